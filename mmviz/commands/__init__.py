@@ -1,0 +1,1 @@
+"""One module per ``mmviz`` subcommand (see mmviz/cli.py)."""

@@ -1,0 +1,1 @@
+"""Turning decoded media into named, timed descriptors (the ClipFeatures record)."""

@@ -1,0 +1,1 @@
+"""Running the model: batching ClipFeatures, loading once, building Inspection records."""

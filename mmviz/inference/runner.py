@@ -1,0 +1,124 @@
+"""Load a checkpoint once and run it safely from many callers.
+
+The dashboard and the CLI share one :class:`ModelRunner`: it owns the model, a lock (one
+forward at a time on a shared server), the device choice, and batching. Everything it
+returns is an :class:`Inspection` record or plain tensors for the explainers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import mmviz
+from mmviz.features.record import ClipFeatures
+from mmviz.inference.batching import make_inputs
+from mmviz.inference.record import Inspection, Predictions
+from mmviz_models.checkpoint import load_checkpoint
+from mmviz_models.config import FusionConfig
+from mmviz_models.fusion import FusionInputs, FusionModel, FusionOutput
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "models" / "default"
+
+
+def pick_device(device: str | None = None) -> torch.device:
+    if device and device != "auto":
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class ModelRunner:
+    """A loaded fusion model + tokenizer + provenance, safe to share between threads."""
+
+    def __init__(self, model: FusionModel, tokenizer, checkpoint_hash: str, backbone_name: str, device: torch.device):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.checkpoint_hash = checkpoint_hash
+        self.backbone_name = backbone_name
+        self.device = device
+        self.lock = threading.RLock()
+
+    @property
+    def cfg(self) -> FusionConfig:
+        return self.model.cfg
+
+    @classmethod
+    def from_checkpoint(cls, ckpt_dir: str | Path | None = None, device: str | None = None) -> "ModelRunner":
+        dev = pick_device(device)
+        model, backbone, h = load_checkpoint(ckpt_dir or DEFAULT_CHECKPOINT, device=dev)
+        return cls(model, backbone.tokenizer, h, backbone.name, dev)
+
+    # ---- tensors in, tensors out (explainers use these)
+    def inputs(self, clips: Sequence[ClipFeatures], texts: Sequence[str] | None = None) -> FusionInputs:
+        return make_inputs(clips, self.tokenizer, self.cfg, texts=texts).to(self.device)
+
+    def forward(self, x: FusionInputs, *, collect: bool = False, grad: bool = False) -> FusionOutput:
+        with self.lock, torch.set_grad_enabled(grad):
+            return self.model(x.to(self.device), collect=collect)
+
+    # ---- records
+    def inspect(
+        self,
+        clips: Sequence[ClipFeatures],
+        *,
+        batch_size: int = 8,
+        labels: Sequence[float | None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[Inspection]:
+        """One Inspection per clip, computed in batches."""
+        out: list[Inspection] = []
+        for start in range(0, len(clips), batch_size):
+            chunk = clips[start : start + batch_size]
+            t0 = time.perf_counter()
+            x = self.inputs(chunk)
+            t1 = time.perf_counter()
+            o = self.forward(x, collect=True)
+            t2 = time.perf_counter()
+            for i, clip in enumerate(chunk):
+                lab = labels[start + i] if labels is not None else None
+                out.append(self._record(clip, x, o, i, {"batch_s": t1 - t0, "forward_s": t2 - t1, "batch_size": len(chunk)}, lab))
+            if progress:
+                progress(min(start + batch_size, len(clips)), len(clips))
+        return out
+
+    def _record(self, clip: ClipFeatures, x: FusionInputs, o: FusionOutput, i: int, timings: dict, label) -> Inspection:
+        kmask = o.key_mask[i].cpu().numpy()  # (K,)
+        att = torch.stack(o.cross_attention)[:, i].float().cpu().numpy()[..., kmask]  # (n_blocks, H, N, K_valid)
+        tmask = x.text_mask[i].cpu().numpy()
+        ids = x.input_ids[i].cpu().numpy()[tmask]
+        f = lambda t: float(t[i].detach().cpu())  # noqa: E731
+        return Inspection(
+            clip_id=clip.clip_id,
+            content_hash=clip.content_hash,
+            checkpoint_hash=self.checkpoint_hash,
+            backbone=self.backbone_name,
+            predictions=Predictions(
+                fused=f(o.pred_fused), text=f(o.pred_text), audio=f(o.pred_audio), visual=f(o.pred_visual),
+                tokens=o.pred_tokens[i].detach().float().cpu().numpy(),
+            ),
+            cross_attention=att.astype(np.float32),
+            key_modality=o.key_modality[i].cpu().numpy()[kmask].astype(np.int8),
+            key_times=o.key_times[i].double().cpu().numpy()[kmask],
+            block_layers=tuple(int(j) for j in self.model.fusion_layer_ids),
+            gates=o.gates.detach().float().cpu().numpy(),
+            token_states=o.token_states[i].detach().float().cpu().numpy(),
+            embeddings={k: getattr(o, f"emb_{k}")[i].detach().float().cpu().numpy() for k in ("text", "audio", "visual", "fused")},
+            text_tokens=tuple(self.tokenizer.decode([t]) for t in ids.tolist()),
+            input_sizes={
+                "n_text_tokens": int(tmask.sum()),
+                "n_audio_steps": int(x.audio_mask[i].sum()),
+                "n_visual_steps": int(x.visual_mask[i].sum()),
+                "n_keys": int(kmask.sum()),
+            },
+            device=str(self.device),
+            timings=timings,
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            mmviz_version=mmviz.__version__,
+            label=None if label is None else float(label),
+        )

