@@ -28,7 +28,7 @@ COMMANDS: dict[str, str] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mmviz", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mmviz", description="See why a text + audio + video fusion model predicted what it did.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, modname in COMMANDS.items():
         try:

@@ -1,0 +1,44 @@
+"""``mmviz train``: train the fusion model on a features folder or an MMSA pickle."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Train the fusion model (AdamW, warm-up + cosine, early stopping on validation MAE; resumable)."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", nargs="+", help="features folder(s) (records + metadata.csv) or MMSA .pkl file(s)")
+    p.add_argument("--out", required=True, help="output folder for the checkpoint")
+    p.add_argument("--backbone", default="smollm2-135m-instruct", help="built-in name, 'tiny-random-llama', or a model folder")
+    p.add_argument("--fusion-tokens", type=int, default=16)
+    p.add_argument("--fusion-layers", type=str, default="", help="comma-separated LM layer indices (default: 6 in the upper half)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--patience", type=int, default=3)
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lm-loss", type=float, default=0.0, help="weight of the LM polarity-word loss (0 = off)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last if it exists")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from mmviz.data.dataset import load_dataset
+    from mmviz.training.loop import TrainSettings, train
+    from mmviz_models.config import FusionConfig, LossWeights
+
+    data = [c for path in args.data for c in load_dataset(path)]
+    layers = tuple(int(v) for v in args.fusion_layers.split(",") if v.strip())
+    cfg = FusionConfig(backbone=args.backbone, n_fusion_tokens=args.fusion_tokens, fusion_layers=layers,
+                       loss=LossWeights(lm=args.lm_loss))
+    s = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+                      seed=args.seed, max_steps=args.max_steps)
+    counts = {k: sum(c.split == k for c in data) for k in ("train", "valid", "test")}
+    print(f"training on {counts['train']} clips, validating on {counts['valid']} ({counts['test']} held out)")
+    summary = train(cfg, data, args.out, s, resume=args.resume, device=args.device)
+    print(json.dumps({k: summary[k] for k in ("best_valid_mae", "epochs_run", "steps", "checkpoint_hash")}, indent=1))
+    return 0

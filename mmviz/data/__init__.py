@@ -1,0 +1,1 @@
+"""Datasets of clip features, the results store, and evaluation metrics."""

@@ -1,0 +1,1 @@
+"""Training the fusion model: settings, the loop, and resumable state."""

@@ -1,0 +1,177 @@
+"""``mmviz train``: AdamW, linear warm-up + cosine decay, early stopping on validation MAE.
+
+Seeded and resumable: after every epoch the loop writes ``last/`` (weights, optimizer,
+position) and, when validation MAE improves, the best checkpoint at the top of the output
+folder. Running the same command again with ``resume=True`` continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from mmviz.data.dataset import LabelledClip, feature_stats
+from mmviz.data.metrics import mmsa_metrics
+from mmviz.errors import DatasetError
+from mmviz.inference.batching import make_inputs
+from mmviz.training.state import load_optimizer, save_optimizer
+from mmviz_models.backbone import load_backbone
+from mmviz_models.checkpoint import load_checkpoint, save_checkpoint
+from mmviz_models.config import FusionConfig
+from mmviz_models.fusion import FusionModel
+from mmviz_models.losses import fusion_loss
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 10
+    batch_size: int = 16
+    lr: float = 3e-4
+    weight_decay: float = 0.01
+    warmup_frac: float = 0.1
+    patience: int = 3
+    seed: int = 0
+    max_steps: int | None = None
+    grad_clip: float = 1.0
+    eval_batch_size: int = 32
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def prepare_config(cfg: FusionConfig, train: list[LabelledClip]) -> FusionConfig:
+    """Fill in feature names (from the data) and normalisation statistics (from the train split)."""
+    first = train[0].features
+    an = cfg.audio_features or (first.audio.names if first.audio is not None else ())
+    vn = cfg.visual_features or (first.visual.names if first.visual is not None else ())
+    am, asd = feature_stats(train, "audio", an)
+    vm, vsd = feature_stats(train, "visual", vn)
+    return cfg.replace(audio_features=tuple(an), visual_features=tuple(vn), audio_mean=am, audio_std=asd, visual_mean=vm, visual_std=vsd)
+
+
+@torch.no_grad()
+def evaluate(model: FusionModel, tokenizer, clips: list[LabelledClip], batch_size: int = 32) -> dict[str, dict[str, float]]:
+    """MMSA metrics for the fused head and each unimodal head."""
+    model.eval()
+    preds: dict[str, list[float]] = {"fused": [], "text": [], "audio": [], "visual": []}
+    for s in range(0, len(clips), batch_size):
+        chunk = clips[s : s + batch_size]
+        x = make_inputs([c.features for c in chunk], tokenizer, model.cfg).to(next(model.parameters()).device)
+        o = model(x)
+        for k in preds:
+            preds[k].extend(getattr(o, f"pred_{k}").float().cpu().tolist())
+    labels = [c.label for c in clips]
+    return {k: mmsa_metrics(v, labels) for k, v in preds.items()}
+
+
+def _polarity_ids(tokenizer, cfg: FusionConfig) -> torch.Tensor:
+    return torch.tensor([tokenizer(w, add_special_tokens=False)["input_ids"][0] for w in cfg.polarity_words])
+
+
+def train(
+    cfg: FusionConfig,
+    data: list[LabelledClip],
+    out_dir: str | Path,
+    settings: TrainSettings = TrainSettings(),
+    *,
+    resume: bool = False,
+    device: str = "cpu",
+    log: Callable[[str], None] = print,
+    progress: bool = True,
+) -> dict:
+    """Train and write the best checkpoint to ``out_dir``; returns the training summary."""
+    out = Path(out_dir)
+    tr = [c for c in data if c.split == "train"]
+    va = [c for c in data if c.split == "valid"]
+    if len(tr) < 2 or not va:
+        raise DatasetError(f"Need at least 2 training and 1 validation clip (got {len(tr)} train, {len(va)} valid).")
+    seed_everything(settings.seed)
+    last = out / "last"
+    if resume and (last / "train_state.json").exists():
+        model, bb, _ = load_checkpoint(last, device=device)
+        cfg = model.cfg
+        state = json.loads((last / "train_state.json").read_text())
+        log(f"resuming after epoch {state['epoch'] + 1} (step {state['step']})")
+    else:
+        cfg = prepare_config(cfg, tr)
+        bb = load_backbone(cfg)
+        torch.manual_seed(settings.seed)
+        model = FusionModel(cfg, bb.lm).to(device)
+        state = {"epoch": -1, "step": 0, "best_mae": math.inf, "bad_epochs": 0, "history": []}
+    tok = bb.tokenizer
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    steps_per_epoch = math.ceil(len(tr) / settings.batch_size)
+    total = settings.max_steps or steps_per_epoch * settings.epochs
+    warm = max(1, int(settings.warmup_frac * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warm) / max(1, total - warm))))
+    )
+    if resume and (last / "optimizer.json").exists():
+        load_optimizer(opt, last / "optimizer")
+        for _ in range(state["step"]):
+            sched.step()
+    pol = _polarity_ids(tok, cfg).to(device)
+    t0 = time.time()
+    for epoch in range(state["epoch"] + 1, settings.epochs):
+        if state["step"] >= total:
+            break
+        model.train()
+        g = torch.Generator().manual_seed(settings.seed * 1000 + epoch)
+        order = torch.randperm(len(tr), generator=g).tolist()
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
+        losses = []
+        for b in bar:
+            idx = order[b * settings.batch_size : (b + 1) * settings.batch_size]
+            batch = [tr[i] for i in idx]
+            x = make_inputs([c.features for c in batch], tok, cfg).to(device)
+            y = torch.tensor([c.label for c in batch], dtype=torch.float32, device=device)
+            o = model(x)
+            loss, parts = fusion_loss(o, y, cfg, pol)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
+            opt.step()
+            sched.step()
+            state["step"] += 1
+            losses.append(float(loss.detach()))
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", fused=f"{parts['fused']:.3f}")
+            if state["step"] >= total:
+                break
+        metrics = evaluate(model, tok, va, settings.eval_batch_size)
+        mae = metrics["fused"]["MAE"]
+        improved = mae < state["best_mae"] - 1e-6
+        state["history"].append({"epoch": epoch, "step": state["step"], "train_loss": float(np.mean(losses)), "valid": metrics})
+        state["epoch"] = epoch
+        if improved:
+            state["best_mae"], state["bad_epochs"] = mae, 0
+            h = save_checkpoint(model, out, meta={"train_settings": asdict(settings), "epoch": epoch, "valid": metrics})
+            state["best_hash"] = h
+        else:
+            state["bad_epochs"] += 1
+        save_checkpoint(model, last)
+        save_optimizer(opt, last / "optimizer")
+        (last / "train_state.json").write_text(json.dumps(state, indent=1))
+        log(
+            f"epoch {epoch + 1}: train loss {np.mean(losses):.3f}  valid MAE fused {mae:.3f} text {metrics['text']['MAE']:.3f} "
+            f"audio {metrics['audio']['MAE']:.3f} visual {metrics['visual']['MAE']:.3f}{'  (best)' if improved else ''}"
+        )
+        if state["bad_epochs"] >= settings.patience:
+            log(f"early stop: no improvement for {settings.patience} epochs")
+            break
+    summary = {"best_valid_mae": state["best_mae"], "epochs_run": state["epoch"] + 1, "steps": state["step"],
+               "seconds": time.time() - t0, "checkpoint_hash": state.get("best_hash"), "history": state["history"]}
+    (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
+    return summary

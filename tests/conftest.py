@@ -1,0 +1,45 @@
+"""Shared fixtures: a tiny deterministic fusion model, synthetic clips, and paths.
+
+Expensive objects are session-scoped. Tests that need the real SmolLM2, real media tools or
+a browser carry ``@pytest.mark.slow`` (run in CI; skip locally with ``-m "not slow"``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared (data for tests); tests that need it skip cleanly when it is absent."""
+    d = Path(os.environ.get("MMVIZ_SHARED_DIR", REPO.parent / "shared"))
+    if not d.exists():
+        pytest.skip(f"shared data folder {d} is not present")
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_runner():
+    from mmviz.testing.tiny import tiny_runner as make
+
+    return make()
+
+
+@pytest.fixture(scope="session")
+def real_backbone():
+    from mmviz_models.backbone import load_backbone
+    from mmviz_models.config import FusionConfig
+
+    return load_backbone(FusionConfig())

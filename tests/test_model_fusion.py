@@ -1,0 +1,109 @@
+"""The fusion model's structural promises, on the tiny 2-layer config."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mmviz.inference.batching import FeatureMismatchError, make_inputs
+from mmviz.testing.tiny import synthetic_clip, tiny_config, tiny_model
+from mmviz_models.config import FusionConfig
+from mmviz_models.fusion import FusionInputs
+
+
+def _with_new_av(x: FusionInputs, seed: int) -> FusionInputs:
+    g = torch.Generator().manual_seed(seed)
+    return FusionInputs(
+        x.input_ids, x.text_mask,
+        torch.randn(x.audio.shape, generator=g) * 5, x.audio_mask, x.audio_times,
+        torch.randn(x.visual.shape, generator=g) * 5, x.visual_mask, x.visual_times,
+    )
+
+
+def test_text_states_are_bit_identical_whatever_the_audio_and_video(tiny_runner):
+    clips = [synthetic_clip(0), synthetic_clip(1, text="not good at all")]
+    x = tiny_runner.inputs(clips)
+    a = tiny_runner.forward(x, collect=True)
+    b = tiny_runner.forward(_with_new_av(x, 7), collect=True)
+    assert torch.equal(a.text_states, b.text_states)
+    assert torch.equal(a.emb_text, b.emb_text)
+    assert torch.equal(a.pred_text, b.pred_text)
+    # ...while the fused prediction does read audio/video
+    assert not torch.allclose(a.pred_fused, b.pred_fused)
+
+
+def test_gates_start_at_one_half(tiny_runner):
+    out = tiny_runner.forward(tiny_runner.inputs([synthetic_clip(0)]))
+    assert out.gates.shape == (len(tiny_runner.model.blocks), 2)
+    assert torch.allclose(out.gates, torch.full_like(out.gates, 0.5))
+
+
+def test_every_cross_attention_row_sums_to_one_and_ignores_padding(tiny_runner):
+    clips = [synthetic_clip(0, duration=3.0), synthetic_clip(1, duration=1.5), synthetic_clip(2, visual=False)]
+    out = tiny_runner.forward(tiny_runner.inputs(clips), collect=True)
+    for w in out.cross_attention:  # (B, H, N, K)
+        assert torch.allclose(w.sum(-1), torch.ones(w.shape[:-1]), atol=1e-5)
+        padded = ~out.key_mask[:, None, None, :].expand_as(w)
+        assert float(w[padded].abs().max()) == 0.0
+
+
+def test_keys_say_which_modality_and_which_moment(tiny_runner):
+    clip = synthetic_clip(0, duration=2.0)
+    ins = tiny_runner.inspect([clip])[0]
+    assert ins.key_modality[0] == 0 and np.isnan(ins.key_times[0])  # the null key
+    audio_t = ins.key_times[ins.key_mask("audio")]
+    visual_t = ins.key_times[ins.key_mask("visual")]
+    np.testing.assert_allclose(audio_t, clip.audio.times)
+    np.testing.assert_allclose(visual_t, clip.visual.times)
+    assert ins.cross_attention.shape[-1] == 1 + clip.audio.n_steps + clip.visual.n_steps
+
+
+def test_inspection_holds_states_after_every_layer_and_all_heads(tiny_runner):
+    ins = tiny_runner.inspect([synthetic_clip(3)])[0]
+    n_layers = len(tiny_runner.model.layers)
+    assert ins.token_states.shape == (n_layers + 1, tiny_runner.cfg.n_fusion_tokens, tiny_runner.model.d_model)
+    assert set(ins.embeddings) == {"text", "audio", "visual", "fused"}
+    assert ins.predictions.tokens.shape == (tiny_runner.cfg.n_fusion_tokens,)
+    assert "".join(ins.text_tokens).strip() == "this movie was really good"
+
+
+def test_clips_without_a_modality_or_words_still_run():
+    model, tok = tiny_model()
+    clips = [synthetic_clip(0, visual=False), synthetic_clip(1, audio=False, visual=False, text="")]
+    out = model(make_inputs(clips, tok, model.cfg), collect=True)
+    assert torch.isfinite(out.pred_fused).all()
+    # with nothing to read, the fusion tokens attend only to the null key
+    assert torch.allclose(out.cross_attention[0][1, :, :, 0], torch.ones(1))
+
+
+def test_missing_features_are_refused_by_name():
+    model, tok = tiny_model()
+    clip = synthetic_clip(0, audio_names=("pitch_hz", "rms_db"))
+    with pytest.raises(FeatureMismatchError, match="spectral_centroid"):
+        make_inputs([clip], tok, model.cfg)
+
+
+def test_nan_descriptors_are_imputed_not_propagated():
+    model, tok = tiny_model()
+    clip = synthetic_clip(0)
+    clip.visual.values[::2, 1] = np.nan  # no face on half the frames
+    out = model(make_inputs([clip], tok, model.cfg))
+    assert torch.isfinite(out.pred_fused).all()
+
+
+def test_default_fusion_layers_are_six_in_the_upper_half():
+    layers = FusionConfig().resolved_fusion_layers(30)
+    assert len(layers) == 6 and min(layers) >= 15 and max(layers) == 29
+
+
+def test_same_seed_same_model():
+    a, tok = tiny_model(seed=3)
+    b, _ = tiny_model(seed=3)
+    x = make_inputs([synthetic_clip(0)], tok, a.cfg)
+    assert torch.equal(a(x).pred_fused, b(x).pred_fused)
+
+
+def test_config_round_trips_through_json():
+    cfg = tiny_config(fusion_layers=(1,))
+    assert type(cfg).from_dict(cfg.to_dict()) == cfg
