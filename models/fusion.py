@@ -15,6 +15,13 @@ heads -> outputs.
   modality and which moment a token read.
 * Heads: fused (mean of fusion tokens), text-only (mean of text states), audio-only and
   visual-only (pooled encoder outputs), and a per-token head.
+* The forward pass is split in two, which is exactly equivalent to running the LM over
+  ``[text; fusion tokens]`` at once: :meth:`FusionModel.encode_text` runs the frozen LM over
+  the text alone and keeps every layer's keys/values (a :class:`TextPrefix`); the fusion
+  pass then runs only the N fusion tokens through the layers, attending to that prefix.
+  Text states therefore cannot depend on audio/video by construction, and anything that
+  varies only the audio-visual input (training epochs, Shapley subsets, IG steps,
+  counterfactuals) reuses one prefix instead of re-reading the text.
 
 Shapes use B=batch, L=text tokens, N=fusion tokens, D=LM width, Ta/Tv=audio/visual steps,
 K=1+Ta+Tv keys, A=audio-visual width, H=cross-attention heads.
@@ -89,6 +96,54 @@ class FusionOutput:
     token_states: torch.Tensor | None = None  # (B, n_layers+1, N, D) after embedding + each layer
     text_states: torch.Tensor | None = None  # (B, L, D) final LM layer (pre-norm)
     lm_logits: torch.Tensor | None = None  # (B, vocab) LM head on the last fusion token
+
+
+@dataclass
+class TextPrefix:
+    """The frozen LM's pass over the text alone, reusable for any audio-visual input."""
+
+    keys: tuple[torch.Tensor, ...]  # per LM layer (B, kv_heads, L, head_dim), RoPE applied
+    values: tuple[torch.Tensor, ...]  # per LM layer (B, kv_heads, L, head_dim)
+    text_mask: torch.Tensor  # (B, L) bool
+    text_states: torch.Tensor  # (B, L, D) last LM layer, before the final norm
+    emb_text: torch.Tensor  # (B, D) mean of final-normed text states
+
+    def _map(self, fn) -> "TextPrefix":
+        return TextPrefix(tuple(fn(k) for k in self.keys), tuple(fn(v) for v in self.values),
+                          fn(self.text_mask), fn(self.text_states), fn(self.emb_text))
+
+    def repeat(self, n: int) -> "TextPrefix":
+        """Each example repeated ``n`` times (consecutively), like FusionInputs.repeat."""
+        return self._map(lambda t: t.repeat_interleave(n, dim=0))
+
+    def index(self, idx) -> "TextPrefix":
+        return self._map(lambda t: t[idx])
+
+    def detach(self) -> "TextPrefix":
+        return self._map(lambda t: t.detach())
+
+
+class _RecordKV:
+    """Handed to the LM's attention as its cache while encoding text: keeps each layer's K/V."""
+
+    def __init__(self) -> None:
+        self.keys: dict[int, torch.Tensor] = {}
+        self.values: dict[int, torch.Tensor] = {}
+
+    def update(self, k: torch.Tensor, v: torch.Tensor, layer_idx: int, *args, **kwargs):
+        self.keys[layer_idx], self.values[layer_idx] = k, v
+        return k, v
+
+
+class _PrefixKV:
+    """Handed to the LM's attention during the fusion pass: prepends the text's K/V."""
+
+    def __init__(self, prefix: TextPrefix) -> None:
+        self.prefix = prefix
+
+    def update(self, k: torch.Tensor, v: torch.Tensor, layer_idx: int, *args, **kwargs):
+        pk, pv = self.prefix.keys[layer_idx], self.prefix.values[layer_idx]  # (B, kvH, L, hd)
+        return torch.cat([pk.to(k.dtype), k], dim=2), torch.cat([pv.to(v.dtype), v], dim=2)  # (B, kvH, L+N, hd)
 
 
 # ------------------------------------------------------------- audio-visual encoder
@@ -188,20 +243,18 @@ class FusionBlock(nn.Module):
 
 
 class LMLayerWithFusion(nn.Module):
-    """One frozen LM decoder layer, optionally followed by a FusionBlock on the fusion rows."""
+    """One frozen LM decoder layer applied to the fusion tokens, then (optionally) a FusionBlock."""
 
     def __init__(self, lm_layer: nn.Module, block: FusionBlock | None) -> None:
         super().__init__()
         self.lm_layer = lm_layer
         self.block = block
 
-    def forward(self, h, n_text, attn_mask, pos_emb, kv, kv_mask):
-        h = self.lm_layer(h, attention_mask=attn_mask, position_embeddings=pos_emb)  # (B, L+N, D)
+    def forward(self, f, attn_mask, pos_emb, text_kv: _PrefixKV, kv, kv_mask):
+        f = self.lm_layer(f, attention_mask=attn_mask, position_embeddings=pos_emb, past_key_values=text_kv)  # (B, N, D)
         if self.block is None:
-            return h, None
-        text, fus = h[:, :n_text], h[:, n_text:]  # (B, L, D), (B, N, D)
-        fus, weights = self.block(fus, kv, kv_mask)  # (B, N, D), (B, H, N, K)
-        return torch.cat([text, fus], dim=1), weights  # (B, L+N, D)
+            return f, None
+        return self.block(f, kv, kv_mask)  # (B, N, D), (B, H, N, K)
 
 
 # --------------------------------------------------------------------- the model
@@ -272,55 +325,76 @@ class FusionModel(nn.Module):
         z = (values - mean) / std.clamp_min(1e-6)  # (B, T, Dx)
         return torch.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0).clamp(-10, 10)
 
-    def forward(self, x: FusionInputs, *, collect: bool = False, text_embeds: torch.Tensor | None = None) -> FusionOutput:
+    def encode_text(self, input_ids: torch.Tensor, text_mask: torch.Tensor, text_embeds: torch.Tensor | None = None) -> TextPrefix:
+        """Run the frozen LM over the (left-padded) text alone, keeping every layer's K/V."""
+        B, L = input_ids.shape
+        dev = input_ids.device
+        h = self.embed_tokens(input_ids) if text_embeds is None else text_embeds  # (B, L, D)
+        pos = (text_mask.long().cumsum(1) - 1).clamp_min(0)  # (B, L)
+        allowed = torch.ones(L, L, dtype=torch.bool, device=dev).tril()[None] & text_mask[:, None, :]  # (B, L, L)
+        allowed = allowed | torch.eye(L, dtype=torch.bool, device=dev)[None]  # a pad row sees itself: no empty rows
+        attn_mask = torch.zeros(B, 1, L, L, dtype=h.dtype, device=dev).masked_fill(~allowed[:, None], float("-inf"))
+        pos_emb = self.rotary(h, pos)  # (cos, sin) each (B, L, head_dim)
+        rec = _RecordKV()
+        for layer in self.layers:
+            h = layer.lm_layer(h, attention_mask=attn_mask, position_embeddings=pos_emb, past_key_values=rec)  # (B, L, D)
+        n = len(self.layers)
+        emb_text = _masked_mean(self.final_norm(h), text_mask)  # (B, D)
+        return TextPrefix(tuple(rec.keys[i] for i in range(n)), tuple(rec.values[i] for i in range(n)), text_mask, h, emb_text)
+
+    def forward(
+        self,
+        x: FusionInputs,
+        *,
+        collect: bool = False,
+        text_embeds: torch.Tensor | None = None,
+        prefix: TextPrefix | None = None,
+    ) -> FusionOutput:
         """Run the model. ``collect`` also returns attention maps and per-layer token states.
 
-        ``text_embeds`` (B, L, D) replaces the token embeddings of ``x.input_ids``: word-level
-        attribution (Layer IG) interpolates there.
+        ``text_embeds`` (B, L, D) replaces the token embeddings of ``x.input_ids`` (word-level
+        attribution interpolates there); ``prefix`` reuses an earlier :meth:`encode_text`.
         """
-        B, L = x.input_ids.shape
+        if prefix is None:
+            prefix = self.encode_text(x.input_ids, x.text_mask, text_embeds)
+        B, L = prefix.text_mask.shape
         N = self.cfg.n_fusion_tokens
-        dev = x.input_ids.device
+        dev = prefix.text_mask.device
 
         # audio-visual keys
         audio = self.normalise(x.audio.float(), "audio")  # (B, Ta, Da)
         visual = self.normalise(x.visual.float(), "visual")  # (B, Tv, Dv)
         kv, kv_mask, key_mod, key_times, emb_audio, emb_visual = self.av_encoder(x, audio, visual)  # (B, K, A)
 
-        # text + fusion tokens, causal mask with left padding
-        tok = self.embed_tokens(x.input_ids) if text_embeds is None else text_embeds  # (B, L, D)
-        fus = self.fusion_tokens.to(tok.dtype).expand(B, N, -1)  # (B, N, D)
-        h = torch.cat([tok, fus], dim=1)  # (B, L+N, D)
-        valid = torch.cat([x.text_mask, torch.ones(B, N, dtype=torch.bool, device=dev)], dim=1)  # (B, L+N)
-        pos = (valid.long().cumsum(1) - 1).clamp_min(0)  # (B, L+N)
-        S = L + N
-        causal = torch.ones(S, S, dtype=torch.bool, device=dev).tril()  # (S, S)
-        allowed = causal[None] & valid[:, None, :]  # (B, S, S)
-        allowed = allowed | torch.eye(S, dtype=torch.bool, device=dev)[None]  # a pad row sees itself: no empty rows
-        attn_mask = torch.zeros(B, 1, S, S, dtype=h.dtype, device=dev).masked_fill(~allowed[:, None], float("-inf"))
-        pos_emb = self.rotary(h, pos)  # (cos, sin) each (B, S, head_dim)
+        # fusion tokens continue the text: positions after the last real token; they see all
+        # real text tokens and, causally, each other
+        f = self.fusion_tokens.to(prefix.text_states.dtype).expand(B, N, -1)  # (B, N, D)
+        pos = prefix.text_mask.long().sum(1, keepdim=True) + torch.arange(N, device=dev)[None]  # (B, N)
+        causal = torch.ones(N, N, dtype=torch.bool, device=dev).tril()[None].expand(B, N, N)  # (B, N, N)
+        allowed = torch.cat([prefix.text_mask[:, None, :].expand(B, N, L), causal], dim=2)  # (B, N, L+N)
+        attn_mask = torch.zeros(B, 1, N, L + N, dtype=f.dtype, device=dev).masked_fill(~allowed[:, None], float("-inf"))
+        pos_emb = self.rotary(f, pos)  # (cos, sin) each (B, N, head_dim)
+        text_kv = _PrefixKV(prefix)
 
-        weights_all, states = [], [h[:, L:]] if collect else None
+        weights_all, states = [], [f] if collect else None
         for layer in self.layers:
-            h, w = layer(h, L, attn_mask, pos_emb, kv, kv_mask)  # (B, S, D), (B, H, N, K) | None
+            f, w = layer(f, attn_mask, pos_emb, text_kv, kv, kv_mask)  # (B, N, D), (B, H, N, K) | None
             if w is not None:
                 weights_all.append(w)
             if collect:
-                states.append(h[:, L:])
+                states.append(f)
 
-        hn = self.final_norm(h)  # (B, S, D)
-        text_n, fus_n = hn[:, :L], hn[:, L:]  # (B, L, D), (B, N, D)
-        emb_text = _masked_mean(text_n, x.text_mask)  # (B, D)
+        fus_n = self.final_norm(f)  # (B, N, D)
         emb_fused = fus_n.mean(1)  # (B, D)
         gates = torch.stack([b.gates() for b in self.blocks]) if self.blocks else torch.zeros(0, 2)  # (n_blocks, 2)
         return FusionOutput(
             pred_fused=self.head_fused(emb_fused).squeeze(-1),
-            pred_text=self.head_text(emb_text).squeeze(-1),
+            pred_text=self.head_text(prefix.emb_text).squeeze(-1),
             pred_audio=self.head_audio(emb_audio).squeeze(-1),
             pred_visual=self.head_visual(emb_visual).squeeze(-1),
             pred_tokens=self.head_token(fus_n).squeeze(-1),  # (B, N)
             emb_fused=emb_fused,
-            emb_text=emb_text,
+            emb_text=prefix.emb_text,
             emb_audio=emb_audio,
             emb_visual=emb_visual,
             gates=gates,
@@ -329,6 +403,6 @@ class FusionModel(nn.Module):
             key_mask=kv_mask,
             cross_attention=tuple(weights_all) if collect else None,
             token_states=torch.stack(states, dim=1) if collect else None,  # (B, n_layers+1, N, D)
-            text_states=h[:, :L] if collect else None,
+            text_states=prefix.text_states if collect else None,
             lm_logits=self.lm_head(fus_n[:, -1]) if (collect or self.cfg.loss.lm > 0) else None,  # (B, vocab)
         )

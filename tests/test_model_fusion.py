@@ -107,3 +107,40 @@ def test_same_seed_same_model():
 def test_config_round_trips_through_json():
     cfg = tiny_config(fusion_layers=(1,))
     assert type(cfg).from_dict(cfg.to_dict()) == cfg
+
+
+def _joint_reference(model, x):
+    """The textbook DeepMLF pass: LM over [text; fusion tokens] at once, blocks on fusion rows."""
+    B, L = x.input_ids.shape
+    N = model.cfg.n_fusion_tokens
+    audio, visual = model.normalise(x.audio, "audio"), model.normalise(x.visual, "visual")
+    kv, kv_mask, *_ = model.av_encoder(x, audio, visual)
+    h = torch.cat([model.embed_tokens(x.input_ids), model.fusion_tokens.expand(B, N, -1)], 1)
+    valid = torch.cat([x.text_mask, torch.ones(B, N, dtype=torch.bool)], 1)
+    S = L + N
+    allowed = (torch.ones(S, S, dtype=torch.bool).tril()[None] & valid[:, None]) | torch.eye(S, dtype=torch.bool)[None]
+    mask = torch.zeros(B, 1, S, S).masked_fill(~allowed[:, None], float("-inf"))
+    pos_emb = model.rotary(h, (valid.long().cumsum(1) - 1).clamp_min(0))
+    for layer in model.layers:
+        h = layer.lm_layer(h, attention_mask=mask, position_embeddings=pos_emb)
+        if layer.block is not None:
+            h = torch.cat([h[:, :L], layer.block(h[:, L:], kv, kv_mask)[0]], 1)
+    return model.head_fused(model.final_norm(h[:, L:]).mean(1)).squeeze(-1)
+
+
+def test_split_text_then_fusion_pass_equals_one_joint_pass(tiny_runner):
+    x = tiny_runner.inputs([synthetic_clip(0), synthetic_clip(1, text="no"), synthetic_clip(2, text="")])
+    with torch.no_grad():
+        split = tiny_runner.model(x).pred_fused
+        joint = _joint_reference(tiny_runner.model, x)
+    torch.testing.assert_close(split, joint, atol=1e-5, rtol=1e-5)
+
+
+def test_a_text_prefix_can_be_reused_for_other_audio_video(tiny_runner):
+    x = tiny_runner.inputs([synthetic_clip(0)])
+    y = _with_new_av(x, 3)
+    with torch.no_grad():
+        prefix = tiny_runner.model.encode_text(x.input_ids, x.text_mask)
+        reused = tiny_runner.model(y, prefix=prefix).pred_fused
+        fresh = tiny_runner.model(y).pred_fused
+    assert torch.equal(reused, fresh)
