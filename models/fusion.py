@@ -122,6 +122,28 @@ class TextPrefix:
     def detach(self) -> "TextPrefix":
         return self._map(lambda t: t.detach())
 
+    @staticmethod
+    def stack(prefixes: list["TextPrefix"]) -> "TextPrefix":
+        """Batch single-example prefixes of different lengths by left-padding (pads are masked)."""
+        L = max(p.text_mask.shape[1] for p in prefixes)
+
+        def pad(t: torch.Tensor, dim: int) -> torch.Tensor:
+            n = L - t.shape[dim]
+            if n == 0:
+                return t
+            shape = list(t.shape)
+            shape[dim] = n
+            return torch.cat([t.new_zeros(shape), t], dim=dim)
+
+        n_layers = len(prefixes[0].keys)
+        return TextPrefix(
+            tuple(torch.cat([pad(p.keys[i], 2) for p in prefixes]) for i in range(n_layers)),
+            tuple(torch.cat([pad(p.values[i], 2) for p in prefixes]) for i in range(n_layers)),
+            torch.cat([pad(p.text_mask, 1) for p in prefixes]),
+            torch.cat([pad(p.text_states, 1) for p in prefixes]),
+            torch.cat([p.emb_text for p in prefixes]),
+        )
+
 
 class _RecordKV:
     """Handed to the LM's attention as its cache while encoding text: keeps each layer's K/V."""

@@ -144,3 +144,16 @@ def test_a_text_prefix_can_be_reused_for_other_audio_video(tiny_runner):
         reused = tiny_runner.model(y, prefix=prefix).pred_fused
         fresh = tiny_runner.model(y).pred_fused
     assert torch.equal(reused, fresh)
+
+
+def test_prefixes_of_different_lengths_stack_into_one_batch(tiny_runner):
+    from mmviz_models.fusion import TextPrefix
+
+    clips = [synthetic_clip(0, text="a rather long sentence about a film"), synthetic_clip(1, text="short")]
+    x = tiny_runner.inputs(clips)
+    m = tiny_runner.model
+    with torch.no_grad():
+        singles = [m.encode_text(*[t for t in (tiny_runner.inputs([c]).input_ids, tiny_runner.inputs([c]).text_mask)]) for c in clips]
+        stacked = m(x, prefix=TextPrefix.stack(singles)).pred_fused
+        direct = m(x).pred_fused
+    torch.testing.assert_close(stacked, direct, atol=1e-5, rtol=1e-5)

@@ -22,12 +22,12 @@ from tqdm.auto import tqdm
 from mmviz.data.dataset import LabelledClip, feature_stats
 from mmviz.data.metrics import mmsa_metrics
 from mmviz.errors import DatasetError
-from mmviz.inference.batching import make_inputs
+from mmviz.inference.batching import make_inputs, tokenize
 from mmviz.training.state import load_optimizer, save_optimizer
 from mmviz_models.backbone import load_backbone
 from mmviz_models.checkpoint import load_checkpoint, save_checkpoint
 from mmviz_models.config import FusionConfig
-from mmviz_models.fusion import FusionModel
+from mmviz_models.fusion import FusionModel, TextPrefix
 from mmviz_models.losses import fusion_loss
 
 
@@ -74,6 +74,24 @@ def evaluate(model: FusionModel, tokenizer, clips: list[LabelledClip], batch_siz
             preds[k].extend(getattr(o, f"pred_{k}").float().cpu().tolist())
     labels = [c.label for c in clips]
     return {k: mmsa_metrics(v, labels) for k, v in preds.items()}
+
+
+class TextPrefixCache:
+    """The frozen LM reads each distinct transcript once per training run, not once per epoch."""
+
+    def __init__(self, model: FusionModel, tokenizer) -> None:
+        self.model, self.tokenizer, self.cache = model, tokenizer, {}
+
+    @torch.no_grad()
+    def batch(self, texts: list[str]) -> TextPrefix:
+        todo = sorted({t for t in texts if t not in self.cache})
+        dev = next(self.model.parameters()).device
+        for s in range(0, len(todo), 32):
+            chunk = todo[s : s + 32]
+            for t in chunk:  # one at a time: no padding stored
+                ids, mask = tokenize([t], self.tokenizer, self.model.cfg.max_text_tokens)
+                self.cache[t] = self.model.encode_text(ids.to(dev), mask.to(dev))
+        return TextPrefix.stack([self.cache[t] for t in texts])
 
 
 def _polarity_ids(tokenizer, cfg: FusionConfig) -> torch.Tensor:
@@ -124,6 +142,7 @@ def train(
         for _ in range(state["step"]):
             sched.step()
     pol = _polarity_ids(tok, cfg).to(device)
+    prefixes = TextPrefixCache(model, tok)
     t0 = time.time()
     for epoch in range(state["epoch"] + 1, settings.epochs):
         if state["step"] >= total:
@@ -138,7 +157,7 @@ def train(
             batch = [tr[i] for i in idx]
             x = make_inputs([c.features for c in batch], tok, cfg).to(device)
             y = torch.tensor([c.label for c in batch], dtype=torch.float32, device=device)
-            o = model(x)
+            o = model(x, prefix=prefixes.batch([c.features.transcript for c in batch]))
             loss, parts = fusion_loss(o, y, cfg, pol)
             opt.zero_grad(set_to_none=True)
             loss.backward()
