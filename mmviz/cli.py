@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "score": "mmviz.commands.score",
     "explain": "mmviz.commands.explain",
     "backbone": "mmviz.commands.backbone",
+    "build-default": "mmviz.commands.build_default",
 }
 
 

@@ -41,8 +41,8 @@ def stable_split(clip_id: str, valid: float = 0.1, test: float = 0.1) -> str:
 
 
 def _find_record(folder: Path, clip_id: str, row: pd.Series) -> Path:
-    for col in ("features", "record", "features_path"):
-        if col in row and isinstance(row[col], str) and row[col]:
+    for col in ("features", "record", "features_path", "file"):
+        if col in row and isinstance(row[col], str) and row[col].endswith(".json"):
             return folder / row[col]
     for cand in (folder / f"{clip_id}.json", folder / f"{clip_id}.features.json", folder / "features" / f"{clip_id}.json"):
         if cand.exists():

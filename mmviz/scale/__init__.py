@@ -1,0 +1,1 @@
+"""Scoring beyond one process: Ray Data (an existing engine, not a home-made one)."""
