@@ -11,6 +11,7 @@ import json
 import math
 import random
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -139,8 +140,10 @@ def train(
     )
     if resume and (last / "optimizer.json").exists():
         load_optimizer(opt, last / "optimizer")
-        for _ in range(state["step"]):
-            sched.step()
+        with warnings.catch_warnings():  # replaying the schedule, not skipping an optimizer step
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(state["step"]):
+                sched.step()
     pol = _polarity_ids(tok, cfg).to(device)
     prefixes = TextPrefixCache(model, tok)
     t0 = time.time()
