@@ -107,10 +107,16 @@ class TextPrefix:
     text_mask: torch.Tensor  # (B, L) bool
     text_states: torch.Tensor  # (B, L, D) last LM layer, before the final norm
     emb_text: torch.Tensor  # (B, D) mean of final-normed text states
+    # Optional (see FusionModel.precompute_fusion): the fusion tokens' states up to the first
+    # fusion block, which cannot depend on audio/video either.
+    fusion_pre: torch.Tensor | None = None  # (B, N, D) after the LM part of the first block's layer
+    fusion_pre_states: torch.Tensor | None = None  # (B, first+1, N, D) after the embedding and each earlier layer
 
     def _map(self, fn) -> "TextPrefix":
+        opt = lambda t: None if t is None else fn(t)  # noqa: E731
         return TextPrefix(tuple(fn(k) for k in self.keys), tuple(fn(v) for v in self.values),
-                          fn(self.text_mask), fn(self.text_states), fn(self.emb_text))
+                          fn(self.text_mask), fn(self.text_states), fn(self.emb_text),
+                          opt(self.fusion_pre), opt(self.fusion_pre_states))
 
     def repeat(self, n: int) -> "TextPrefix":
         """Each example repeated ``n`` times (consecutively), like FusionInputs.repeat."""
@@ -142,6 +148,8 @@ class TextPrefix:
             torch.cat([pad(p.text_mask, 1) for p in prefixes]),
             torch.cat([pad(p.text_states, 1) for p in prefixes]),
             torch.cat([p.emb_text for p in prefixes]),
+            None if prefixes[0].fusion_pre is None else torch.cat([p.fusion_pre for p in prefixes]),
+            None if prefixes[0].fusion_pre_states is None else torch.cat([p.fusion_pre_states for p in prefixes]),
         )
 
 
@@ -364,6 +372,38 @@ class FusionModel(nn.Module):
         emb_text = _masked_mean(self.final_norm(h), text_mask)  # (B, D)
         return TextPrefix(tuple(rec.keys[i] for i in range(n)), tuple(rec.values[i] for i in range(n)), text_mask, h, emb_text)
 
+    def _fusion_frame(self, prefix: TextPrefix):
+        """Positions, attention mask and rotary embeddings of the fusion tokens after ``prefix``."""
+        B, L = prefix.text_mask.shape
+        N = self.cfg.n_fusion_tokens
+        dev = prefix.text_mask.device
+        f = self.fusion_tokens.to(prefix.text_states.dtype).expand(B, N, -1)  # (B, N, D)
+        # fusion tokens continue the text: positions after the last real token; they see all
+        # real text tokens and, causally, each other
+        pos = prefix.text_mask.long().sum(1, keepdim=True) + torch.arange(N, device=dev)[None]  # (B, N)
+        causal = torch.ones(N, N, dtype=torch.bool, device=dev).tril()[None].expand(B, N, N)  # (B, N, N)
+        allowed = torch.cat([prefix.text_mask[:, None, :].expand(B, N, L), causal], dim=2)  # (B, N, L+N)
+        attn_mask = torch.zeros(B, 1, N, L + N, dtype=f.dtype, device=dev).masked_fill(~allowed[:, None], float("-inf"))
+        return f, attn_mask, self.rotary(f, pos)  # (B, N, D), (B, 1, N, L+N), (cos, sin) each (B, N, head_dim)
+
+    def precompute_fusion(self, prefix: TextPrefix) -> TextPrefix:
+        """Also run the fusion tokens up to the first fusion block, once.
+
+        Until the first block the fusion tokens have read only the text, so this part is the
+        same for every audio-visual input: explainers that vary only audio/video (Shapley
+        subsets, IG steps, occlusion, counterfactuals) reuse it and skip about half the LM.
+        Not for training: it would freeze the fusion-token embeddings' gradient path.
+        """
+        f, attn_mask, pos_emb = self._fusion_frame(prefix)
+        text_kv = _PrefixKV(prefix)
+        first = self.fusion_layer_ids[0]
+        states = [f]
+        for layer in self.layers[: first + 1]:
+            f = layer.lm_layer(f, attention_mask=attn_mask, position_embeddings=pos_emb, past_key_values=text_kv)  # (B, N, D)
+            states.append(f)
+        return TextPrefix(prefix.keys, prefix.values, prefix.text_mask, prefix.text_states, prefix.emb_text,
+                          fusion_pre=f, fusion_pre_states=torch.stack(states[:-1], dim=1))  # (B, N, D), (B, first+1, N, D)
+
     def forward(
         self,
         x: FusionInputs,
@@ -375,31 +415,28 @@ class FusionModel(nn.Module):
         """Run the model. ``collect`` also returns attention maps and per-layer token states.
 
         ``text_embeds`` (B, L, D) replaces the token embeddings of ``x.input_ids`` (word-level
-        attribution interpolates there); ``prefix`` reuses an earlier :meth:`encode_text`.
+        attribution interpolates there); ``prefix`` reuses an earlier :meth:`encode_text`
+        (and :meth:`precompute_fusion`).
         """
         if prefix is None:
             prefix = self.encode_text(x.input_ids, x.text_mask, text_embeds)
-        B, L = prefix.text_mask.shape
-        N = self.cfg.n_fusion_tokens
-        dev = prefix.text_mask.device
 
         # audio-visual keys
         audio = self.normalise(x.audio.float(), "audio")  # (B, Ta, Da)
         visual = self.normalise(x.visual.float(), "visual")  # (B, Tv, Dv)
         kv, kv_mask, key_mod, key_times, emb_audio, emb_visual = self.av_encoder(x, audio, visual)  # (B, K, A)
 
-        # fusion tokens continue the text: positions after the last real token; they see all
-        # real text tokens and, causally, each other
-        f = self.fusion_tokens.to(prefix.text_states.dtype).expand(B, N, -1)  # (B, N, D)
-        pos = prefix.text_mask.long().sum(1, keepdim=True) + torch.arange(N, device=dev)[None]  # (B, N)
-        causal = torch.ones(N, N, dtype=torch.bool, device=dev).tril()[None].expand(B, N, N)  # (B, N, N)
-        allowed = torch.cat([prefix.text_mask[:, None, :].expand(B, N, L), causal], dim=2)  # (B, N, L+N)
-        attn_mask = torch.zeros(B, 1, N, L + N, dtype=f.dtype, device=dev).masked_fill(~allowed[:, None], float("-inf"))
-        pos_emb = self.rotary(f, pos)  # (cos, sin) each (B, N, head_dim)
+        f, attn_mask, pos_emb = self._fusion_frame(prefix)  # (B, N, D), (B, 1, N, L+N), rotary
         text_kv = _PrefixKV(prefix)
-
-        weights_all, states = [], [f] if collect else None
-        for layer in self.layers:
+        weights_all, states, start = [], [f] if collect else None, 0
+        if prefix.fusion_pre is not None:  # layers before the first block were run once already
+            first = self.fusion_layer_ids[0]
+            f, w = self.layers[first].block(prefix.fusion_pre, kv, kv_mask)  # (B, N, D), (B, H, N, K)
+            weights_all.append(w)
+            if collect:
+                states = list(prefix.fusion_pre_states.unbind(1)) + [f]
+            start = first + 1
+        for layer in self.layers[start:]:
             f, w = layer(f, attn_mask, pos_emb, text_kv, kv, kv_mask)  # (B, N, D), (B, H, N, K) | None
             if w is not None:
                 weights_all.append(w)

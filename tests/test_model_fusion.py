@@ -157,3 +157,17 @@ def test_prefixes_of_different_lengths_stack_into_one_batch(tiny_runner):
         stacked = m(x, prefix=TextPrefix.stack(singles)).pred_fused
         direct = m(x).pred_fused
     torch.testing.assert_close(stacked, direct, atol=1e-5, rtol=1e-5)
+
+
+def test_fusion_states_before_the_first_block_can_be_reused():
+    from mmviz_models.config import TinyBackboneConfig
+
+    m, tok = tiny_model(tiny_config(tiny=TinyBackboneConfig(num_hidden_layers=4), fusion_layers=(1, 3)))
+    x = make_inputs([synthetic_clip(0), synthetic_clip(1, text="bad")], tok, m.cfg)
+    y = _with_new_av(x, 11)
+    with torch.no_grad():
+        pre = m.precompute_fusion(m.encode_text(x.input_ids, x.text_mask))
+        fast, full = m(y, prefix=pre, collect=True), m(y, collect=True)
+    torch.testing.assert_close(fast.pred_fused, full.pred_fused, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fast.token_states, full.token_states, atol=1e-5, rtol=1e-5)
+    assert len(fast.cross_attention) == len(full.cross_attention)
