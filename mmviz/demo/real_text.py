@@ -116,3 +116,25 @@ def load_real_text(source: str, shared_dir: str | Path | None) -> pd.DataFrame:
     if source == "vader":
         return load_vader(shared_dir)
     raise DatasetError(f"Unknown text source {source!r}.", hint="Use templates, mosi or vader.")
+
+
+def pick_sentence(pool: pd.DataFrame, target: float, rng: np.random.Generator, *, max_words: int = 12):
+    """A row of ``pool`` whose valence is near ``target``, as a :class:`~mmviz.demo.text.Sentence`.
+
+    Only sentences of 3..``max_words`` words are used (so the spoken clip stays under 8 s).
+    Picks at random among rows within 0.25 of the target, else the nearest row.
+    """
+    import html
+
+    from mmviz.demo.text import Sentence
+
+    words = pool["text"].str.split().str.len()
+    ok = pool[(words >= 3) & (words <= max_words)]
+    if ok.empty:
+        raise DatasetError("No sentence of a speakable length in the text source.")
+    dist = (ok["valence"] - target).abs().to_numpy()
+    close = np.flatnonzero(dist <= 0.25)
+    idx = int(rng.choice(close)) if close.size else int(np.argmin(dist))
+    row = ok.iloc[idx]
+    text = " ".join(html.unescape(str(row["text"])).split())
+    return Sentence(text, round(float(row["valence"]), 3), str(row["source"]), str(row["id"]))

@@ -1,0 +1,208 @@
+"""Clip review: one clip, why the model predicted what it did."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from mmviz.app_service import cached, ui
+from mmviz.app_service.datasets import cached_dataset, dataset_features, demo_available, demo_rows
+from mmviz.app_service.service import MAX_UPLOAD_MB, knn_place
+from mmviz.app_service.views import MODALITIES, sentiment_class
+from mmviz.errors import MmvizError
+from mmviz.figures import clip as cf
+from mmviz.figures import dataset as dfig
+
+st.title("Clip review")
+svc = cached.service_or_stop()
+
+
+def run_analysis(fn, label: str) -> None:
+    """Run one analysis with visible progress; a user-facing error keeps the earlier result."""
+    with st.status(label, expanded=False) as status:
+        bar = st.progress(0.0)
+
+        def progress(stage: str, frac: float) -> None:
+            bar.progress(min(max(float(frac), 0.0), 1.0), text=str(stage))
+
+        try:
+            res = fn(progress)
+        except MmvizError as e:
+            st.session_state[ui.ERROR] = str(e)
+            status.update(label="Could not analyse this clip", state="error")
+            return
+        ui.set_current(res)
+        status.update(label=f"Analysed {res.features.clip_id}", state="complete")
+
+
+# ---- a clip opened from another page
+req = st.session_state.pop(ui.OPEN, None)
+if req is not None:
+    def _open(progress, req=req):
+        import pandas as pd
+
+        row = pd.Series(req)
+        feats = dataset_features(svc, row)
+        span = (req.get("decisive_span_start"), req.get("decisive_span_end"))
+        span = span if all(isinstance(v, (int, float)) and math.isfinite(v) for v in span) else None
+        label = req.get("label")
+        label = float(label) if isinstance(label, (int, float)) and math.isfinite(label) else None
+        return svc.analyze(feats, media_path=(req.get("path") or None), label=label, decisive_span=span, progress=progress)
+
+    run_analysis(_open, f"Opening {req.get('clip_id', 'clip')}…")
+
+# ---- inputs
+with st.container(key="clip-input", border=True):
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        up = st.file_uploader(f"Upload a clip (video or audio, up to {MAX_UPLOAD_MB} MB)", key="upload",
+                              type=["mp4", "mov", "m4v", "webm", "mkv", "avi", "wav", "mp3", "m4a", "flac", "ogg"])
+        transcript = st.text_area("Transcript (optional; otherwise a sidecar file, or none)", key="transcript", height=80)
+        sidecar = st.file_uploader("Transcript sidecar (.txt / .srt / .vtt, optional)", key="sidecar", type=["txt", "srt", "vtt"])
+        if st.button("Analyse upload", key="analyse", type="primary", disabled=up is None):
+            def _upload(progress, up=up, transcript=transcript, sidecar=sidecar):
+                saved = svc.save_upload(up.name, up.getvalue())
+                sc = svc.save_sidecar(sidecar.name, sidecar.getvalue()) if sidecar is not None else None
+                return svc.analyze_file(saved.path, filename=saved.filename, transcript=transcript.strip() or None,
+                                        sidecar=sc, progress=progress)
+
+            run_analysis(_upload, "Analysing the upload…")
+    with c2:
+        demo = demo_rows()
+        st.caption("Demo clips (known answers)" if demo_available() else "Demo clips are not installed yet: synthetic stand-ins")
+        names = list(demo["clip_id"].astype(str))
+        pick = st.selectbox("Or pick a demo clip", names, key="demo_pick")
+        if st.button("Open demo clip", key="open_demo"):
+            st.session_state[ui.OPEN] = demo.iloc[names.index(pick)].to_dict()
+            st.rerun()
+
+if ui.ERROR in st.session_state:
+    with st.container(key="clip-error"):
+        st.error(st.session_state[ui.ERROR])
+
+res = ui.current()
+if res is None:
+    st.info("Upload a clip or open a demo clip to see the model's prediction and why.")
+    st.stop()
+
+ins, ex, feats = res.inspection, res.explanation, res.features
+p = ins.predictions
+
+# ---- prediction card
+with st.container(key="prediction-card", border=True):
+    st.subheader(f"{feats.clip_id}", anchor=False)
+    m = st.columns(5)
+    m[0].metric("Fused", f"{p.fused:+.2f}", sentiment_class(p.fused), delta_color="off")
+    m[1].metric("Text head", f"{p.text:+.2f}")
+    m[2].metric("Audio head", f"{p.audio:+.2f}")
+    m[3].metric("Visual head", f"{p.visual:+.2f}")
+    m[4].metric("Label", "—" if res.label is None else f"{res.label:+.2f}")
+    st.markdown(f"**Verdict: {ex.verdict}.** {ui.plain(ex.verdict_text)}")
+    st.caption(f"7-class: {sentiment_class(p.fused, 7)} · transcript: {feats.transcript_source} · "
+               f"{feats.duration:.1f} s · checkpoint {ins.checkpoint_hash[:12]} · explanations: {ex.source}")
+    for w in res.notes:
+        st.warning(w)
+
+# ---- player + timeline
+seek = float(st.session_state.get(ui.SEEK, 0.0))
+left, right = st.columns([2, 3])
+with left:
+    with st.container(key="video-player"):
+        if res.media_path:
+            st.video(res.media_path, start_time=int(seek))
+        else:
+            st.info("No media file for this clip (synthetic features).")
+        st.caption(f"Player position: {seek:.1f} s. Click the timeline or pick a word to jump.")
+    if feats.words:
+        labels = [f"{w.start:5.2f} s · {w.text}" for w in feats.words]
+        choice = st.selectbox("Jump to word", ["—"] + labels, key="word_jump")
+        if choice != "—":
+            t = feats.words[labels.index(choice)].start
+            if abs(t - seek) > 1e-6 and st.session_state.get("_last_word") != choice:
+                st.session_state["_last_word"] = choice
+                st.session_state[ui.SEEK] = t
+                st.rerun()
+with right:
+    with st.container(key="timeline"):
+        ev = ui.chart(cf.timeline(feats, ex, ins, decisive_span=res.decisive_span, cursor=seek), key=f"tl-{res.key}",
+                      on_select="rerun", selection_mode="points")
+        pts = (ev or {}).get("selection", {}).get("points", []) if ev else []
+        if pts:
+            x = pts[0].get("customdata", [pts[0].get("x")])[0] if isinstance(pts[0].get("customdata"), list) else pts[0].get("x")
+            if isinstance(x, (int, float)) and abs(float(x) - seek) > 0.05:
+                st.session_state[ui.SEEK] = float(x)
+                st.rerun()
+
+# ---- attention
+with st.container(key="attention-heatmap", border=True):
+    st.subheader("Cross-attention", anchor=False)
+    a, b = st.columns(2)
+    block = a.selectbox("Fusion block", list(range(ins.n_blocks)), key="att_block",
+                        format_func=lambda i: f"block {i} (after LM layer {ins.block_layers[i]})")
+    heads = ["mean"] + list(range(ins.cross_attention.shape[1]))
+    head = b.selectbox("Head", heads, key="att_head")
+    ui.chart(cf.attention_heatmap(ins, block, None if head == "mean" else int(head)), key="att_chart")
+
+with st.container(key="fusion-inspector", border=True):
+    st.subheader("Fusion-token inspector", anchor=False)
+    c = st.columns(3)
+    with c[0]:
+        ui.chart(cf.fusion_gates(ins), key="gates")
+    with c[1]:
+        ui.chart(cf.token_norms(ins), key="norms")
+    with c[2]:
+        ui.chart(cf.token_modality_share(ins), key="share")
+
+with st.container(key="contributions", border=True):
+    st.subheader("Modality contributions", anchor=False)
+    ui.chart(cf.contribution_bars(ex), key="contrib")
+    st.caption("Shapley values from removing modalities (exact over 3 players); the interaction is what the "
+               "modalities do together beyond their separate effects." + ("" if ex.ig else " Integrated gradients: not computed by this explainer."))
+
+with st.container(key="word-attributions", border=True):
+    st.subheader("Word attributions", anchor=False)
+    st.markdown(cf.word_attribution_html(ex.words, ex.word_scores), unsafe_allow_html=True)  # every word escaped in the builder
+    st.caption("Blue pushes the score up, red down (leave-one-word-out change of the fused score).")
+
+with st.container(key="counterfactuals", border=True):
+    st.subheader("Counterfactuals", anchor=False)
+    cols = st.columns(4)
+    cfs = st.session_state.setdefault(ui.CFS, [])
+    try:
+        with cols[0]:
+            mod = st.selectbox("Modality", MODALITIES, key="cf_mod")
+            if st.button("Drop it", key="cf_drop"):
+                cfs.append(svc.counterfactual(feats, "drop", modality=mod)[0])
+        with cols[1]:
+            d = max(feats.duration, 0.2)
+            span = st.slider("Span (s)", 0.0, d, (d / 3, 2 * d / 3), key="cf_span")
+            if st.button("Mask span", key="cf_mask"):
+                cfs.append(svc.counterfactual(feats, "mask", span=span)[0])
+        with cols[2]:
+            sh = st.slider("Shift audio (s)", -2.0, 2.0, 0.5, 0.1, key="cf_shift")
+            if st.button("Shift", key="cf_shift_btn"):
+                cfs.append(svc.counterfactual(feats, "shift", shift=sh)[0])
+        with cols[3]:
+            ds = cached_dataset(svc, "demo")
+            others = [c for c in ds.table["clip_id"].astype(str) if c != feats.clip_id] if ds is not None else []
+            other = st.selectbox("Swap audio+visual with", others, key="cf_other") if others else None
+            if st.button("Swap", key="cf_swap", disabled=other is None):
+                row = ds.table[ds.table["clip_id"].astype(str) == other].iloc[0]
+                of = dataset_features(svc, row)
+                for mm in ("audio", "visual"):
+                    cfs.append(svc.counterfactual(feats, "swap", modality=mm, other=of)[0])
+    except MmvizError as e:
+        st.error(str(e))
+    shown = list(ex.counterfactuals) + cfs
+    ui.chart(cf.counterfactual_bars(p.fused, shown), key="cf_chart")
+
+with st.container(key="clip-map", border=True):
+    st.subheader("Where this clip sits in the dataset", anchor=False)
+    ds = cached_dataset(svc, "demo")
+    if ds is None or len(ds.table) == 0:
+        st.info("Score the demo set in the Dataset explorer to place this clip on its map.")
+    else:
+        xy = knn_place(ds.embeddings, ds.table[["x", "y"]].to_numpy(float), ins.embeddings["fused"])
+        color = st.selectbox("Colour by", list(dfig.COLOR_BY), key="clip_map_color")
+        ui.chart(dfig.dataset_map(ds.table, color, highlight=xy, highlight_name=feats.clip_id), key="clip_map")

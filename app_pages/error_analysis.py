@@ -1,0 +1,79 @@
+"""Error analysis: metrics, confusion matrices, worst errors, slices, robustness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mmviz.app_service import cached, ui
+from mmviz.app_service.datasets import robustness
+from mmviz.data.metrics import mmsa_metrics
+from mmviz.errors import MmvizError
+from mmviz.figures import dataset as dfig
+
+st.title("Error analysis")
+svc = cached.service_or_stop()
+ds = st.session_state.get("dataset_view")
+if ds is None:
+    try:
+        ds = cached.get_dataset(svc, "demo")
+    except MmvizError as e:
+        st.error(str(e))
+        st.stop()
+st.caption(f"Dataset: {ds.source} · {len(ds.table)} clips · checkpoint {ds.checkpoint_hash[:12]} (change it in the Dataset explorer)")
+t = ds.table
+lab = pd.to_numeric(t["label"], errors="coerce")
+if lab.notna().sum() == 0:
+    st.warning("This dataset has no labels, so there is nothing to score against. Give a labels CSV in the Dataset explorer.")
+    st.stop()
+tl = t[lab.notna()]
+
+with st.container(key="metrics", border=True):
+    st.subheader("Metrics (MOSI / MMSA definitions)", anchor=False)
+    m = mmsa_metrics(tl["pred_fused"].to_numpy(float), lab[lab.notna()].to_numpy(float))
+    keys = ["Has0_acc_2", "Has0_F1_score", "Non0_acc_2", "Non0_F1_score", "Mult_acc_7", "MAE", "Corr"]
+    cols = st.columns(len(keys))
+    for c, k in zip(cols, keys):
+        c.metric(k.replace("_", " "), "n/a" if not np.isfinite(m[k]) else f"{m[k]:.3f}")
+    st.session_state["dataset_metrics"] = m
+
+c1, c2 = st.columns(2)
+with c1:
+    with st.container(key="confusion-2"):
+        ui.chart(dfig.confusion_matrix(tl, 2), key="cm2")
+with c2:
+    with st.container(key="confusion-7"):
+        ui.chart(dfig.confusion_matrix(tl, 7), key="cm7")
+
+with st.container(key="worst-errors", border=True):
+    st.subheader("Worst errors", anchor=False)
+    worst = tl.sort_values("abs_error", ascending=False).head(10)
+    cols = [c for c in ("clip_id", "label", "pred_fused", "abs_error", "dominant", "conflict", "transcript") if c in worst]
+    sel = st.dataframe(worst[cols], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="worst")
+    if sel and sel.selection.rows:
+        row = worst.iloc[sel.selection.rows[0]]
+        if st.button(f"Open {row['clip_id']} in Clip review", key="open_worst"):
+            st.session_state[ui.OPEN] = row.to_dict()
+            st.switch_page("app_pages/clip_review.py")
+
+with st.container(key="slices", border=True):
+    st.subheader("Slices: unimodal heads vs fused", anchor=False)
+    by = st.selectbox("Slice by", ["dominant", "conflict", "length", "face", "transcript_source"], key="slice_by")
+    ui.chart(dfig.slice_accuracy(tl, by), key="slice_chart")
+
+with st.container(key="robustness", border=True):
+    st.subheader("Robustness when a modality is removed", anchor=False)
+    rkey = ("robust", ds.source, ds.checkpoint_hash)
+    if st.button("Compute robustness curve", key="robust_btn") or rkey in st.session_state:
+        if rkey not in st.session_state:
+            bar = st.progress(0.0, text="Removing modalities…")
+            try:
+                st.session_state[rkey] = robustness(svc, ds, progress=lambda s, f: bar.progress(min(f, 1.0), text=s))
+            except MmvizError as e:
+                st.error(str(e))
+            bar.empty()
+        if rkey in st.session_state:
+            ui.chart(dfig.robustness_curve(st.session_state[rkey]), key="robust_chart")
+    else:
+        st.caption("Runs the model again on every clip with 25–100 % of one modality removed (seeded).")

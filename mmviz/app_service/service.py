@@ -1,0 +1,203 @@
+"""The dashboard's service: one model, results cached on disk by content hash.
+
+Pages call these methods and read the records they return; nothing here imports Streamlit
+(``mmviz.app_service.cached`` wraps it in ``st.cache_resource``). Uploads are written to
+``<cache>/app/uploads/<sha256>.<ext>`` and only their path travels in session state; every
+result is saved under the cache folder, so a refresh or a second user with the same clip is
+served from disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mmviz.app_service import backend
+from mmviz.app_service.fallback_explain import counterfactuals, fallback_explain, mask_span, shift_audio, swap_modality, without
+from mmviz.app_service.views import ClipExplanation, ClipResult, Counterfactual
+from mmviz.data.store import ResultsStore
+from mmviz.errors import MmvizError
+from mmviz.features.record import ClipFeatures
+from mmviz.inference.record import Inspection
+from mmviz.inference.runner import ModelRunner
+from mmviz.records.serialize import load_record, save_record
+
+MAX_UPLOAD_MB = 500  # keep in step with .streamlit/config.toml server.maxUploadSize
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded clip on disk (bytes never stay in session state)."""
+
+    path: Path
+    filename: str
+    sha256: str
+
+
+class AppService:
+    def __init__(self, spec: str | None = None, cache: Path | None = None) -> None:
+        self.spec = spec or backend.default_spec()
+        self.cache = Path(cache) if cache else backend.cache_dir()
+        self.store = ResultsStore(self.cache / "results")
+        self.uploads = self.cache / "app" / "uploads"
+        self.uploads.mkdir(parents=True, exist_ok=True)
+        self._runners: dict[str, ModelRunner] = {}
+        self._lock = threading.Lock()
+        self.runner = self.runner_for(self.spec)
+
+    # ---- models
+    def runner_for(self, spec: str) -> ModelRunner:
+        with self._lock:
+            if spec not in self._runners:
+                self._runners[spec] = backend.load_runner(spec)
+            return self._runners[spec]
+
+    @property
+    def checkpoint_hash(self) -> str:
+        return self.runner.checkpoint_hash
+
+    def provenance(self, runner: ModelRunner | None = None) -> dict:
+        r = runner or self.runner
+        return {"checkpoint": self.spec if r is self.runner else "?", "checkpoint_hash": r.checkpoint_hash,
+                "backbone": r.backbone_name, "device": str(r.device),
+                "features": "mmviz.features.extract" if backend.has_extractor() else "placeholder (extractor not installed)",
+                "explanations": "mmviz.explain" if backend.has_explainer() else "app fallback (removal Shapley)"}
+
+    # ---- uploads
+    def save_upload(self, filename: str, data: bytes) -> Upload:
+        if len(data) > MAX_UPLOAD_MB * 2**20:
+            raise MmvizError(f"{filename} is larger than {MAX_UPLOAD_MB} MB.", hint="Trim the clip and try again.")
+        if not data:
+            raise MmvizError(f"{filename} is empty.", hint="Upload a video or audio clip.")
+        sha = hashlib.sha256(data).hexdigest()
+        suffix = "".join(ch for ch in Path(filename).suffix.lower() if ch.isalnum() or ch == ".")[:8] or ".bin"
+        path = self.uploads / f"{sha}{suffix}"
+        if not path.exists():
+            tmp = path.with_suffix(".part")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        return Upload(path, Path(filename).name, sha)
+
+    def save_sidecar(self, filename: str, data: bytes) -> Path:
+        sha = hashlib.sha256(data).hexdigest()
+        suffix = Path(filename).suffix.lower() if Path(filename).suffix.lower() in (".txt", ".srt", ".vtt", ".json") else ".txt"
+        p = self.uploads / f"{sha}{suffix}"
+        if not p.exists():
+            p.write_bytes(data)
+        return p
+
+    # ---- features
+    def features(self, path: Path, *, filename: str | None = None, transcript: str | None = None,
+                 sidecar: Path | None = None, progress=None) -> ClipFeatures:
+        filename = filename or path.name
+        sha = backend.file_hash(path)
+        tkey = transcript_key(transcript, sidecar)
+        cached = self.store.get_features(sha, tkey)
+        if cached is not None:
+            return cached
+        feats = backend.extract(path, transcript=transcript, sidecar=sidecar, filename=filename, progress=progress)
+        self.store.put_features(feats, tkey)
+        return feats
+
+    # ---- records
+    def inspection(self, feats: ClipFeatures, runner: ModelRunner | None = None, label: float | None = None) -> Inspection:
+        r = runner or self.runner
+        p = self.cache / "app" / "inspections" / r.checkpoint_hash / f"{feats.content_hash}-{_words_key(feats)}.json"
+        if p.exists():
+            try:
+                return load_record(p)
+            except MmvizError:
+                pass
+        ins = r.inspect([feats], labels=[label])[0]
+        save_record(ins, p)
+        return ins
+
+    def explanation(self, feats: ClipFeatures, ins: Inspection, runner: ModelRunner | None = None,
+                    other: ClipFeatures | None = None) -> ClipExplanation:
+        r = runner or self.runner
+        p = self.cache / "app" / "explanations" / r.checkpoint_hash / f"{feats.content_hash}-{_words_key(feats)}.json"
+        if p.exists():
+            try:
+                return load_record(p)
+            except MmvizError:
+                pass
+        expl = None
+        if backend.has_explainer():
+            from mmviz.app_service.adapt import explain_with_package
+
+            expl = explain_with_package(r, feats, ins, other)
+        if expl is None:
+            expl = fallback_explain(r, feats, ins, other)
+        save_record(expl, p)
+        return expl
+
+    def analyze(self, feats: ClipFeatures, *, media_path: str | None = None, label: float | None = None,
+                decisive_span: tuple[float, float] | None = None, other: ClipFeatures | None = None,
+                progress=None) -> ClipResult:
+        if progress:
+            progress("model", 0.6)
+        ins = self.inspection(feats, label=label)
+        if progress:
+            progress("explanations", 0.8)
+        expl = self.explanation(feats, ins, other=other)
+        if progress:
+            progress("done", 1.0)
+        return ClipResult(f"{feats.content_hash}-{_words_key(feats)}", feats, ins, expl, media_path, decisive_span, label,
+                          tuple(feats.media.warnings))
+
+    def analyze_file(self, path: Path, *, filename: str | None = None, transcript: str | None = None,
+                     sidecar: Path | None = None, label: float | None = None, decisive_span=None, progress=None) -> ClipResult:
+        feats = self.features(path, filename=filename, transcript=transcript, sidecar=sidecar, progress=progress)
+        return self.analyze(feats, media_path=str(path), label=label, decisive_span=decisive_span, progress=progress)
+
+    # ---- counterfactuals (on demand, under the runner's lock)
+    def counterfactual(self, feats: ClipFeatures, kind: str, *, modality: str = "audio", span=(0.0, 1.0),
+                       shift: float = 0.5, other: ClipFeatures | None = None) -> tuple[Counterfactual, Inspection]:
+        base = self.inspection(feats).predictions.fused
+        if kind == "drop":
+            changed, name = without(feats, (modality,)), f"drop {modality}"
+        elif kind == "mask":
+            changed, name = mask_span(feats, *span), f"mask {span[0]:.1f}–{span[1]:.1f} s"
+        elif kind == "shift":
+            changed, name = shift_audio(feats, shift), f"shift audio {shift:+.1f} s"
+        elif kind == "swap":
+            if other is None:
+                raise MmvizError("Pick another clip to swap with.")
+            changed, name = swap_modality(feats, other, modality), f"swap {modality} with {other.clip_id}"
+        else:
+            raise MmvizError(f"Unknown counterfactual {kind!r}.")
+        with self.runner.lock:
+            ins = self.runner.inspect([changed])[0]
+        return Counterfactual(name, kind, ins.predictions.fused, ins.predictions.fused - base), ins
+
+    def standard_counterfactuals(self, feats: ClipFeatures, other: ClipFeatures | None = None) -> tuple[Counterfactual, ...]:
+        full = self.inspection(feats).predictions.fused
+        with self.runner.lock:
+            return counterfactuals(self.runner, feats, full, other)
+
+
+def transcript_key(transcript: str | None, sidecar: Path | None) -> str:
+    if transcript:
+        return "tx" + hashlib.sha256(transcript.encode()).hexdigest()[:8]
+    if sidecar is not None:
+        return "sc" + (backend.file_hash(sidecar)[:8] if sidecar.exists() else "missing")
+    return "default"
+
+
+def _words_key(feats: ClipFeatures) -> str:
+    return hashlib.sha256(feats.transcript.encode()).hexdigest()[:8]
+
+
+def knn_place(emb: np.ndarray, xy: np.ndarray, query: np.ndarray, k: int = 5) -> tuple[float, float]:
+    """Position of a new point on a 2-D map: cosine-similarity-weighted mean of its k nearest neighbours."""
+    e = emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12)
+    q = query / (np.linalg.norm(query) + 1e-12)
+    sim = e @ q
+    idx = np.argsort(-sim)[: min(k, len(sim))]
+    w = np.exp(5 * sim[idx])
+    p = (xy[idx] * w[:, None]).sum(0) / w.sum()
+    return float(p[0]), float(p[1])

@@ -1,0 +1,47 @@
+"""Small Streamlit helpers shared by pages: state keys, the current clip, safe text, charts."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from mmviz.app_service.views import ClipResult
+
+#: st.session_state keys (one place, so pages agree)
+RESULT = "clip_result"  # ClipResult the user is looking at
+ERROR = "clip_error"  # last user-facing error message (str)
+SEEK = "seek"  # player position, seconds
+OPEN = "open_request"  # dict set by another page: open this clip in Clip review
+CFS = "cf_results"  # counterfactuals run on the current clip
+
+PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "mmviz-figure"}}
+
+
+def current() -> ClipResult | None:
+    return st.session_state.get(RESULT)
+
+
+def set_current(res: ClipResult) -> None:
+    if st.session_state.get(RESULT) is None or st.session_state[RESULT].key != res.key:
+        st.session_state[CFS] = []
+        st.session_state[SEEK] = 0.0
+    st.session_state[RESULT] = res
+    st.session_state.pop(ERROR, None)
+
+
+def safe(text) -> str:
+    """Escape untrusted text for the rare places that render HTML."""
+    return html.escape(str(text), quote=True)
+
+
+def plain(text) -> str:
+    """Untrusted text for markdown elements: HTML escaped and markdown specials neutralised."""
+    s = html.escape(str(text), quote=False)
+    for ch in "\\`*_{}[]()#+!|~>$":
+        s = s.replace(ch, "\\" + ch)
+    return s
+
+
+def chart(fig, key: str | None = None, **kw):
+    return st.plotly_chart(fig, width="stretch", config=PLOTLY_CONFIG, key=key, **kw)

@@ -1,0 +1,114 @@
+"""Generate a demo corpus: clips with planted, known cues and a metadata table.
+
+Why: an explanation can only be checked against a known answer. Each clip's label follows
+:func:`mmviz.demo.label.demo_label` from three planted valences, so the decisive modality
+(and, for some clips, the decisive time span) is known and can be compared with what the
+explainers say.
+
+Output in ``out_dir``:
+
+* ``keep_media=True``: ``<clip_id>.mp4`` (H.264 video + AAC audio), ``<clip_id>.txt``
+  (the transcript sidecar) and ``metadata.csv``;
+* ``keep_media=False``: ``features/<clip_id>.json/.npz`` (the extracted ClipFeatures record,
+  no video file) and ``metadata.csv`` — for large training corpora.
+
+The same seed always gives the same metadata (and the same rendered media).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from mmviz.demo.clip import DemoClip, render_clip
+from mmviz.demo.plan import plan_clip
+from mmviz.demo.real_text import load_real_text, pick_sentence
+from mmviz.demo.text import Sentence, make_sentence
+from mmviz.demo.voice import require_espeak
+from mmviz.errors import MmvizError
+
+TEXT_SOURCES = ("templates", "mosi", "vader")
+METADATA_COLUMNS = [
+    "clip_id", "file", "transcript", "label", "text_valence", "vocal_valence", "facial_valence",
+    "decisive_modality", "decisive_span_start", "decisive_span_end", "conflict", "scenario",
+    "duration", "seed", "text_source", "text_source_id",
+]
+#: Video settings of the committed demo set: small frames, modest frame rate.
+FPS = 15.0
+SIZE = (320, 240)
+
+
+def _sentence_chooser(text_source: str, shared_dir: str | Path | None) -> Callable[[float, np.random.Generator], Sentence]:
+    if text_source == "templates":
+        return make_sentence
+    pool = load_real_text(text_source, shared_dir)
+    return lambda target, rng: pick_sentence(pool, target, rng)
+
+
+def _write_media(clip: DemoClip, out_dir: Path) -> str:
+    from mmviz.media.encode import write_clip
+
+    name = f"{clip.meta['clip_id']}.mp4"
+    write_clip(out_dir / name, clip.frames, clip.fps, clip.audio, clip.sample_rate)
+    (out_dir / f"{clip.meta['clip_id']}.txt").write_text(clip.transcript + "\n", encoding="utf-8")
+    return name
+
+
+def _write_features(clip: DemoClip, out_dir: Path) -> str:
+    from mmviz.features.extract import extract_features
+    from mmviz.media.decode import DecodedMedia
+    from mmviz.records import save_record
+
+    name = f"{clip.meta['clip_id']}.mp4"
+    media = DecodedMedia.from_arrays(clip.frames, clip.fps, clip.audio, clip.sample_rate, name)
+    features = extract_features(media, transcript=clip.transcript)
+    rel = Path("features") / clip.meta["clip_id"]
+    save_record(features, out_dir / rel)
+    return str(rel.with_suffix(".json"))
+
+
+def generate_corpus(
+    out_dir: str | Path,
+    n: int,
+    seed: int,
+    *,
+    text_source: str = "templates",
+    shared_dir: str | Path | None = None,
+    keep_media: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Render ``n`` clips into ``out_dir`` and return (and write) their metadata.
+
+    text_source: "templates" (sentences the project writes, exact valence), "mosi" or
+        "vader" (real human-rated sentences read from ``shared_dir``; see real_text.py).
+    progress: called as ``progress(done, n)`` after each clip.
+    """
+    if int(n) < 1:
+        raise MmvizError(f"The corpus needs at least one clip (got n={n}).")
+    if text_source not in TEXT_SOURCES:
+        raise MmvizError(f"Unknown text source {text_source!r}.", hint=f"Use one of {', '.join(TEXT_SOURCES)}.")
+    require_espeak()
+    choose = _sentence_chooser(text_source, shared_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(int(n)):
+        clip = render_clip(plan_clip(i, int(seed)), choose, clip_id=f"demo{i:03d}", fps=FPS, size=SIZE)
+        file = _write_media(clip, out) if keep_media else _write_features(clip, out)
+        rows.append({**clip.meta, "file": file})
+        if progress is not None:
+            progress(i + 1, int(n))
+    meta = pd.DataFrame(rows)[METADATA_COLUMNS]
+    meta.to_csv(out / "metadata.csv", index=False)
+    return meta
+
+
+def read_metadata(corpus_dir: str | Path) -> pd.DataFrame:
+    """Read a corpus's ``metadata.csv`` (empty transcripts and spans stay empty, not NaN text)."""
+    path = Path(corpus_dir) / "metadata.csv"
+    if not path.is_file():
+        raise MmvizError(f"No metadata.csv in {corpus_dir}.", hint="Generate the corpus with `mmviz demo-corpus`.")
+    return pd.read_csv(path, dtype={"clip_id": str, "file": str, "transcript": str, "text_source_id": str}, keep_default_na=True)

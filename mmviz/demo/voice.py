@@ -1,0 +1,127 @@
+"""The sentence spoken by espeak-ng with a planted vocal valence.
+
+Why prosody: the audio path of the model reads pitch, loudness and timing descriptors, not
+words, so the vocal valence must live in *how* the sentence is said. With ``u = v / 3``
+(``v`` the vocal valence on [-3, 3]) the voice is set by :func:`prosody_for_valence`:
+
+==============  ===========================  ===================  ===============
+setting         espeak-ng control             v = -3 (sad, flat)   v = +3 (excited)
+==============  ===========================  ===================  ===============
+pitch level     ``-p`` (0..99)                25                   75
+pitch range     SSML ``<prosody range>``      10                   90
+rate            ``-s`` words per minute       125                  215
+loudness        ``-a`` (0..200)               50                   100
+==============  ===========================  ===================  ===============
+
+Each setting is linear in ``v``; ``v = 0`` is close to espeak-ng's default voice (pitch 50,
+range 50, 170 wpm) spoken a little softer (amplitude 75): espeak-ng already peaks near full
+scale at its default amplitude 100, so louder settings would clip.
+When the decisive cue sits in a time span, the sentence is spoken in three chunks (neutral,
+valenced, neutral) and the span is the measured start and end of the middle chunk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+GAP_S = 0.08  # pause between spoken chunks
+
+
+@dataclass(frozen=True)
+class Prosody:
+    """espeak-ng settings for one vocal valence (see the module table)."""
+
+    pitch: int
+    pitch_range: int
+    speed: int
+    amplitude: int
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """Synthesised speech: mono float32 ``audio`` at ``sample_rate`` Hz, and the decisive span.
+
+    span: (start, end) seconds of the valenced chunk within ``audio``, or None when the whole
+    sentence carries the valence.
+    """
+
+    audio: np.ndarray
+    sample_rate: int
+    span: tuple[float, float] | None
+
+
+def require_espeak() -> None:
+    """Raise a clear error (with install instructions) when espeak-ng is not on PATH.
+
+    Called before any work starts, so a corpus run fails at once instead of after the
+    progress bar appears.
+    """
+    from mmviz.media.speech import INSTALL_HINT, SpeechSynthMissing, espeak_available
+
+    if not espeak_available():
+        raise SpeechSynthMissing("The demo corpus needs the espeak-ng speech synthesiser, which is not installed.", hint=INSTALL_HINT)
+
+
+def prosody_for_valence(valence: float) -> Prosody:
+    """The espeak-ng settings that express ``valence`` on [-3, 3] (linear, see module doc)."""
+    u = float(np.clip(valence, -3.0, 3.0)) / 3.0
+    return Prosody(
+        pitch=int(round(50 + 25 * u)),
+        pitch_range=int(round(50 + 40 * u)),
+        speed=int(round(170 + 45 * u)),
+        amplitude=int(round(75 + 25 * u)),
+    )
+
+
+def _speak(text: str, prosody: Prosody) -> tuple[np.ndarray, int]:
+    """One espeak-ng call (pitch range goes in as SSML ``<prosody range>``)."""
+    from mmviz.media.speech import speak
+
+    audio, sr = speak(
+        text, pitch=prosody.pitch, speed=prosody.speed, amplitude=prosody.amplitude, pitch_range=prosody.pitch_range
+    )
+    return np.asarray(audio, dtype=np.float32), int(sr)
+
+
+def _trim(audio: np.ndarray, sr: int, threshold: float = 1e-3) -> np.ndarray:
+    """Drop leading/trailing near-silence (espeak-ng pads each utterance)."""
+    loud = np.flatnonzero(np.abs(audio) > threshold)
+    if loud.size == 0:
+        return audio[:0]
+    pad = int(0.02 * sr)
+    return audio[max(0, loud[0] - pad) : loud[-1] + pad]
+
+
+def speak_with_valence(text: str, vocal_valence: float, *, span_words: tuple[int, int] | None = None) -> Spoken:
+    """Speak ``text`` with the prosody of ``vocal_valence``.
+
+    span_words: (i, j) speaks words[i:j] with the valence and the rest neutrally; the returned
+        span gives where those words fall in the audio. None: the whole sentence is valenced.
+    """
+    require_espeak()
+    if span_words is None:
+        audio, sr = _speak(text, prosody_for_valence(vocal_valence))
+        return Spoken(_trim(audio, sr), sr, None)
+    words = text.split()
+    i, j = span_words
+    if not 0 <= i < j <= len(words):
+        raise ValueError(f"span_words {span_words} outside a {len(words)}-word sentence")
+    pieces: list[np.ndarray] = []
+    span = (0.0, 0.0)
+    sr = 22050
+    pos = 0
+    for k, (a, b) in enumerate(((0, i), (i, j), (j, len(words)))):
+        if a == b:
+            continue
+        chunk, sr = _speak(" ".join(words[a:b]), prosody_for_valence(vocal_valence if k == 1 else 0.0))
+        chunk = _trim(chunk, sr)
+        if pieces:
+            pieces.append(np.zeros(int(GAP_S * sr), np.float32))
+            pos += int(GAP_S * sr)
+        if k == 1:
+            span = (pos / sr, (pos + len(chunk)) / sr)
+        pieces.append(chunk)
+        pos += len(chunk)
+    return Spoken(np.concatenate(pieces), sr, span)

@@ -1,0 +1,183 @@
+"""Figures about one clip: prediction, timeline, attention, fusion tokens, contributions."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from mmviz.app_service.views import MODALITIES, ClipExplanation
+from mmviz.features.record import ClipFeatures
+from mmviz.inference.record import Inspection
+
+COLORS = {"text": "#4C78A8", "audio": "#F58518", "visual": "#54A24B", "fused": "#B279A2", "null": "#9D9D9D"}
+LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=40, b=40))
+
+
+def prediction_bars(ins: Inspection) -> go.Figure:
+    """Fused and unimodal head scores on the [-3, 3] sentiment scale."""
+    p = ins.predictions
+    names = ["fused", "text", "audio", "visual"]
+    vals = [p.fused, p.text, p.audio, p.visual]
+    fig = go.Figure(go.Bar(x=vals, y=names, orientation="h", marker_color=[COLORS[n] for n in names],
+                           text=[f"{v:+.2f}" for v in vals], textposition="outside"))
+    fig.update_layout(**LAYOUT, height=220, title="Scores (−3 negative … +3 positive)",
+                      xaxis=dict(range=[-3.2, 3.2], zeroline=True, zerolinewidth=2), yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def _col(feats: ClipFeatures, which: str, names: tuple[str, ...]):
+    tm = getattr(feats, which)
+    if tm is None:
+        return None
+    for n in names:
+        if n in tm.names:
+            return tm.times, tm.column(n), n
+    return None
+
+
+def timeline(feats: ClipFeatures, expl: ClipExplanation, ins: Inspection, *, decisive_span: tuple[float, float] | None = None,
+             cursor: float | None = None) -> go.Figure:
+    """Stacked tracks on the clip's clock: loudness, pitch, face, words, attribution and attention per modality."""
+    tracks = []
+    loud = _col(feats, "audio", ("rms_db", "loudness_db", "loudness", "rms"))
+    pitch = _col(feats, "audio", ("pitch_hz", "f0_hz", "pitch"))
+    face = _col(feats, "visual", ("face_present", "face"))
+    for t in (loud, pitch, face):
+        if t is not None:
+            tracks.append(("line", t[2], t[0], t[1]))
+    tracks.append(("words", "transcript", None, None))
+    for ta in expl.time:
+        label = f"{ta.modality} {'attention' if ta.kind == 'attention' else 'attribution'}"
+        tracks.append(("attr", label, ta.times, ta.values, ta.modality))
+    att = ins.cross_attention.mean(axis=(0, 1))  # (N, K) → per key mass per token, mean over blocks/heads
+    mass = att.mean(0)  # (K,)
+    for m in ("audio", "visual"):
+        sel = ins.key_mask(m)
+        if sel.any() and not any(t[1] == f"{m} attention" for t in tracks):
+            tracks.append(("attr", f"{m} attention", ins.key_times[sel], mass[sel], m))
+    n = len(tracks)
+    fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.025, subplot_titles=[t[1] for t in tracks])
+    for i, tr in enumerate(tracks, start=1):
+        if tr[0] == "line":
+            fig.add_trace(go.Scatter(x=tr[2], y=tr[3], mode="lines+markers", marker=dict(size=3), name=tr[1],
+                                     line=dict(color="#555"), hovertemplate="%{x:.2f} s: %{y:.2f}<extra></extra>"), row=i, col=1)
+        elif tr[0] == "words":
+            ws = feats.words
+            mids = [(w.start + w.end) / 2 for w in ws]
+            scores = expl.word_scores if len(expl.word_scores) == len(ws) else np.zeros(len(ws))
+            fig.add_trace(go.Scatter(
+                x=mids, y=[0] * len(ws), mode="markers+text", text=[html.escape(w.text) for w in ws], textposition="top center",
+                marker=dict(size=10, color=scores, colorscale="RdBu", cmid=0, symbol=["circle-open" if w.estimated else "circle" for w in ws]),
+                customdata=[[w.start, w.end] for w in ws], name="words",
+                hovertemplate="%{text}<br>%{customdata[0]:.2f}–%{customdata[1]:.2f} s<extra></extra>"), row=i, col=1)
+            fig.update_yaxes(visible=False, range=[-0.5, 1.5], row=i, col=1)
+        else:
+            fig.add_trace(go.Bar(x=tr[2], y=tr[3], name=tr[1], marker_color=COLORS.get(tr[4], "#888"),
+                                 hovertemplate="%{x:.2f} s: %{y:.3f}<extra></extra>"), row=i, col=1)
+    if decisive_span is not None and all(np.isfinite(decisive_span)):
+        fig.add_vrect(x0=decisive_span[0], x1=decisive_span[1], fillcolor="gold", opacity=0.25, line_width=0,
+                      annotation_text="decisive span", annotation_position="top left", row="all", col=1)
+    if cursor is not None:
+        fig.add_vline(x=cursor, line_color="red", line_dash="dot")
+    fig.update_layout(**LAYOUT, height=110 * n + 60, showlegend=False, clickmode="event+select", bargap=0)
+    fig.update_xaxes(title_text="clip time (s)", range=[0, max(feats.duration, 0.1)], row=n, col=1)
+    fig.update_annotations(font_size=11)
+    return fig
+
+
+def _key_labels(ins: Inspection) -> list[str]:
+    from mmviz.inference.record import MODALITY_NAMES
+
+    out = []
+    for m, t in zip(ins.key_modality, ins.key_times):
+        name = MODALITY_NAMES[int(m)]
+        out.append("null" if name == "null" or not np.isfinite(t) else f"{name[0].upper()} {t:.1f}s")
+    return out
+
+
+def attention_heatmap(ins: Inspection, block: int = 0, head: int | None = None) -> go.Figure:
+    """Cross-attention of fusion tokens (rows) over keys (columns: null, audio steps, visual steps)."""
+    a = ins.cross_attention[block]  # (H, N, K)
+    z = a.mean(0) if head is None else a[head]  # (N, K)
+    x = _key_labels(ins)
+    order = np.lexsort((np.nan_to_num(ins.key_times, nan=-1), ins.key_modality))
+    fig = go.Figure(go.Heatmap(z=z[:, order], x=[x[i] for i in order], y=[f"token {i}" for i in range(z.shape[0])],
+                               colorscale="Viridis", colorbar=dict(title="weight"),
+                               hovertemplate="%{y} → %{x}: %{z:.3f}<extra></extra>"))
+    title = f"Block {block} (after LM layer {ins.block_layers[block]}), {'mean over heads' if head is None else f'head {head}'}"
+    fig.update_layout(**LAYOUT, height=120 + 40 * z.shape[0], title=title, xaxis=dict(title="keys (A = audio, V = visual)", tickangle=-60))
+    return fig
+
+
+def fusion_gates(ins: Inspection) -> go.Figure:
+    g = ins.gates  # (n_blocks, 2)
+    blocks = [f"block {b} (L{ins.block_layers[b]})" for b in range(g.shape[0])]
+    fig = go.Figure([go.Bar(x=blocks, y=g[:, 0], name="cross-attention gate"), go.Bar(x=blocks, y=g[:, 1], name="feed-forward gate")])
+    fig.update_layout(**LAYOUT, height=280, title="Gates per fusion block", yaxis=dict(range=[0, 1], title="sigmoid gate"), barmode="group")
+    return fig
+
+
+def token_norms(ins: Inspection) -> go.Figure:
+    norms = np.linalg.norm(ins.token_states, axis=-1)  # (L+1, N)
+    fig = go.Figure([go.Scatter(x=list(range(norms.shape[0])), y=norms[:, n], mode="lines+markers", name=f"token {n}")
+                     for n in range(norms.shape[1])])
+    for b in ins.block_layers:
+        fig.add_vline(x=b + 1, line_dash="dot", line_color="#bbb")
+    fig.update_layout(**LAYOUT, height=280, title="Token norm per layer",
+                      xaxis_title="layer (0 = embedding)", yaxis_title="‖h‖")
+    return fig
+
+
+def token_modality_share(ins: Inspection) -> go.Figure:
+    a = ins.cross_attention.mean(axis=(0, 1))  # (N, K)
+    fig = go.Figure()
+    for m in ("null", "audio", "visual"):
+        sel = ins.key_mask(m)
+        fig.add_trace(go.Bar(x=[f"token {n}" for n in range(a.shape[0])], y=a[:, sel].sum(1), name=m, marker_color=COLORS[m]))
+    fig.update_layout(**LAYOUT, height=280, barmode="stack", title="Attention share per token", yaxis=dict(range=[0, 1]))
+    return fig
+
+
+def contribution_bars(expl: ClipExplanation) -> go.Figure:
+    """Shapley contribution per modality plus the interaction term; IG beside it when present."""
+    names = list(MODALITIES) + ["interaction"]
+    vals = [expl.shapley.get(m, 0.0) for m in MODALITIES] + [expl.interaction]
+    cols = 2 if expl.ig else 1
+    titles = ["Shapley (removal)"] + ([f"Integrated gradients (δ = {expl.ig_delta:.3g})"] if expl.ig else [])
+    fig = make_subplots(rows=1, cols=cols, subplot_titles=titles, shared_yaxes=True)
+    fig.add_trace(go.Bar(x=vals, y=names, orientation="h", marker_color=[COLORS.get(n, "#999") for n in names],
+                         text=[f"{v:+.3f}" for v in vals], textposition="auto"), row=1, col=1)
+    if expl.ig:
+        iv = [expl.ig.get(m, 0.0) for m in MODALITIES]
+        fig.add_trace(go.Bar(x=iv, y=list(MODALITIES), orientation="h", marker_color=[COLORS[m] for m in MODALITIES],
+                             text=[f"{v:+.3f}" for v in iv], textposition="auto"), row=1, col=2)
+    fig.update_layout(**LAYOUT, height=260, showlegend=False,
+                      title=f"Modality contributions (base {expl.base:+.2f} → full {expl.full:+.2f})")
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def counterfactual_bars(original: float, cfs) -> go.Figure:
+    names = ["original"] + [c.name for c in cfs]
+    vals = [original] + [c.fused for c in cfs]
+    fig = go.Figure(go.Bar(x=vals, y=[html.escape(n) for n in names], orientation="h",
+                           marker_color=["#B279A2"] + ["#72B7B2"] * len(cfs), text=[f"{v:+.2f}" for v in vals], textposition="auto"))
+    fig.update_layout(**LAYOUT, height=120 + 30 * len(names), title="Counterfactual predictions (fused score)",
+                      xaxis=dict(range=[-3.2, 3.2]), yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def word_attribution_html(words, scores) -> str:
+    """Transcript words coloured by attribution (red = pushes negative, blue = positive). Every word is escaped."""
+    scores = np.asarray(scores, dtype=float)
+    m = float(np.abs(scores).max()) if scores.size and np.abs(scores).max() > 0 else 1.0
+    parts = []
+    for w, s in zip(words, scores if scores.size == len(words) else np.zeros(len(words))):
+        a = min(1.0, abs(s) / m) * 0.6
+        rgb = "33,102,172" if s >= 0 else "178,24,43"
+        parts.append(f'<span class="mmviz-word" title="{s:+.4f}" style="background: rgba({rgb},{a:.2f}); padding: 1px 3px; '
+                     f'margin: 1px; border-radius: 3px; display: inline-block">{html.escape(str(w))}</span>')
+    return '<div class="mmviz-words" style="line-height: 2">' + " ".join(parts) + "</div>" if parts else "<p><em>(no transcript)</em></p>"

@@ -1,0 +1,92 @@
+"""Figures about a scored dataset table (one row per clip): map, confusion, slices, robustness."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=40))
+COLOR_BY = {"label": "label", "prediction": "pred_fused", "error": "abs_error", "dominant modality": "dominant",
+            "conflict": "conflict", "correct": "correct"}
+
+
+def dataset_map(table: pd.DataFrame, color_by: str = "label", highlight: tuple[float, float] | None = None,
+                highlight_name: str = "this clip") -> go.Figure:
+    """t-SNE map of the fused embeddings; one point per clip, ``customdata`` = row index."""
+    col = COLOR_BY.get(color_by, color_by)
+    t = table.reset_index(drop=True).copy()
+    t["row"] = np.arange(len(t))
+    t["name"] = t["clip_id"].astype(str).map(html.escape)
+    if col in ("conflict", "correct", "dominant"):
+        t[col] = t[col].astype(str)
+    continuous = col in ("label", "pred_fused", "abs_error")
+    fig = px.scatter(t, x="x", y="y", color=col, custom_data=["row"], hover_name="name",
+                     hover_data={"x": False, "y": False, "label": ":.2f", "pred_fused": ":.2f"},
+                     color_continuous_scale="RdBu" if col != "abs_error" else "Reds",
+                     range_color=(-3, 3) if col in ("label", "pred_fused") else None)
+    fig.update_traces(marker=dict(size=11, line=dict(width=0.5, color="white")))
+    if highlight is not None:
+        fig.add_trace(go.Scatter(x=[highlight[0]], y=[highlight[1]], mode="markers+text", text=[html.escape(highlight_name)],
+                                 textposition="top center", marker=dict(symbol="star", size=20, color="gold", line=dict(width=1, color="black")),
+                                 name=html.escape(highlight_name), hoverinfo="skip"))
+    fig.update_layout(**LAYOUT, height=480, title=f"Dataset map (t-SNE of fused embeddings), coloured by {color_by}",
+                      xaxis=dict(showticklabels=False, title=""), yaxis=dict(showticklabels=False, title=""),
+                      dragmode="select", clickmode="event+select")
+    return fig
+
+
+def confusion_matrix(table: pd.DataFrame, n_classes: int = 2) -> go.Figure:
+    lab = pd.to_numeric(table["label"], errors="coerce")
+    ok = lab.notna()
+    p, y = table.loc[ok, "pred_fused"].to_numpy(float), lab[ok].to_numpy(float)
+    if n_classes == 2:
+        names = ["negative", "positive"]
+        pi, yi = (p >= 0).astype(int), (y >= 0).astype(int)
+    else:
+        names = [str(k) for k in range(-3, 4)]
+        pi, yi = (np.clip(np.round(p), -3, 3) + 3).astype(int), (np.clip(np.round(y), -3, 3) + 3).astype(int)
+    k = len(names)
+    m = np.zeros((k, k), dtype=int)
+    for a, b in zip(yi, pi):
+        m[a, b] += 1
+    fig = go.Figure(go.Heatmap(z=m, x=names, y=names, colorscale="Blues", text=m, texttemplate="%{text}",
+                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+    fig.update_layout(**LAYOUT, height=320 if k == 2 else 420, title=f"Confusion matrix ({k} classes)",
+                      xaxis_title="predicted", yaxis=dict(title="true", autorange="reversed"))
+    return fig
+
+
+def slice_accuracy(table: pd.DataFrame, by: str) -> go.Figure:
+    """Acc-2 of the fused prediction and of each unimodal head, per value of ``by``."""
+    lab = pd.to_numeric(table["label"], errors="coerce")
+    t = table[lab.notna()].copy()
+    t["_y"] = lab[lab.notna()] >= 0
+    rows = []
+    for val, g in t.groupby(t[by].astype(str)):
+        for head in ("fused", "text", "audio", "visual"):
+            rows.append({"slice": f"{val} (n={len(g)})", "head": head, "acc2": float(((g[f"pred_{head}"] >= 0) == g["_y"]).mean())})
+    d = pd.DataFrame(rows, columns=["slice", "head", "acc2"])
+    fig = px.bar(d, x="slice", y="acc2", color="head", barmode="group",
+                 color_discrete_map={"fused": "#B279A2", "text": "#4C78A8", "audio": "#F58518", "visual": "#54A24B"})
+    fig.update_layout(**LAYOUT, height=340, title=f"Acc-2 per slice: {by} (fused vs unimodal heads)", yaxis=dict(range=[0, 1], title="Acc-2"))
+    return fig
+
+
+def robustness_curve(df: pd.DataFrame) -> go.Figure:
+    fig = px.line(df, x="removed", y="acc2", color="modality", markers=True,
+                  color_discrete_map={"text": "#4C78A8", "audio": "#F58518", "visual": "#54A24B"})
+    fig.update_layout(**LAYOUT, height=340, title="Robustness: Acc-2 as a share of one modality is removed",
+                      xaxis=dict(tickformat=".0%", title="share removed"), yaxis=dict(range=[0, 1], title="Acc-2"))
+    return fig
+
+
+def compare_bars(a: dict, b: dict, name_a: str, name_b: str, title: str = "Comparison") -> go.Figure:
+    keys = [k for k in a if k in b]
+    fig = go.Figure([go.Bar(x=keys, y=[a[k] for k in keys], name=html.escape(name_a)),
+                     go.Bar(x=keys, y=[b[k] for k in keys], name=html.escape(name_b))])
+    fig.update_layout(**LAYOUT, height=320, barmode="group", title=title)
+    return fig

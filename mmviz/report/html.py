@@ -1,0 +1,89 @@
+"""Self-contained HTML reports: figures embedded with plotly.js inline, provenance, escaped text.
+
+Every string that came from a user or a file (clip names, transcripts, notes, tags) goes through
+``html.escape``; the only raw HTML is what this module writes itself.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+import mmviz
+from mmviz.app_service.views import ClipResult, sentiment_class
+from mmviz.figures import clip as cf
+from mmviz.figures import dataset as dfig
+
+CSS = """body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse} td,th{border:1px solid #ddd;padding:4px 8px;text-align:left;font-size:.9em}
+.card{background:#f6f6fa;border-radius:8px;padding:1em;margin:1em 0} .big{font-size:1.4em;font-weight:600}
+.prov{font-size:.85em;color:#555}"""
+
+
+def _e(x) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _figs_html(figs: list[tuple[str, go.Figure]]) -> str:
+    out = []
+    for i, (title, fig) in enumerate(figs):
+        div = pio.to_html(fig, full_html=False, include_plotlyjs="inline" if i == 0 else False,
+                          config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}})
+        out.append(f"<h2>{_e(title)}</h2>\n{div}")
+    return "\n".join(out)
+
+
+def _prov_table(prov: dict) -> str:
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in prov.items())
+    return f'<table class="prov">{rows}</table>'
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
+            f"<style>{CSS}</style></head><body>\n<h1>{_e(title)}</h1>\n{body}\n</body></html>\n")
+
+
+def clip_report(res: ClipResult, provenance: dict, notes=(), seed: int = 0) -> str:
+    ins, ex, f = res.inspection, res.explanation, res.features
+    p = ins.predictions
+    prov = {"clip": f.clip_id, "content hash": f.content_hash, "checkpoint hash": ins.checkpoint_hash, "backbone": ins.backbone,
+            "explanations": ex.source, "explanation settings": ex.settings, "extraction settings": f.settings,
+            "seed": seed, "mmviz": mmviz.__version__, "report date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    prov |= {k: v for k, v in provenance.items() if k not in prov}
+    card = (f'<div class="card"><div class="big">{_e(sentiment_class(p.fused))} ({p.fused:+.2f})</div>'
+            f"<p>Text head {p.text:+.2f} · audio head {p.audio:+.2f} · visual head {p.visual:+.2f}"
+            + (f" · label {res.label:+.2f}" if res.label is not None else "") + "</p>"
+            f"<p><strong>{_e(ex.verdict)}</strong>: {_e(ex.verdict_text)}</p></div>")
+    words = "<h2>Word attributions</h2>" + cf.word_attribution_html(ex.words, ex.word_scores)
+    transcript = f"<h2>Transcript ({_e(f.transcript_source)})</h2><p>{_e(f.transcript) or '<em>none</em>'}</p>"
+    cfs = "".join(f"<tr><td>{_e(c.name)}</td><td>{c.fused:+.3f}</td><td>{c.delta:+.3f}</td></tr>" for c in ex.counterfactuals)
+    cft = f"<h2>Counterfactuals</h2><table><tr><th>change</th><th>fused</th><th>Δ</th></tr>{cfs}</table>" if cfs else ""
+    nt = "".join(f"<li><strong>{_e(n.author or 'anonymous')}</strong> ({_e(n.created)}) [{_e(', '.join(n.tags))}]: {_e(n.text)}</li>"
+                 for n in notes)
+    figs = [("Scores", cf.prediction_bars(ins)), ("Modality contributions", cf.contribution_bars(ex)),
+            ("Timeline", cf.timeline(f, ex, ins, decisive_span=res.decisive_span)),
+            ("Cross-attention (block 0, mean over heads)", cf.attention_heatmap(ins, 0)),
+            ("Fusion gates", cf.fusion_gates(ins)), ("Fusion-token norms", cf.token_norms(ins))]
+    body = (card + transcript + words + cft + _figs_html(figs) + (f"<h2>Notes</h2><ul>{nt}</ul>" if nt else "")
+            + "<h2>Provenance</h2>" + _prov_table(prov))
+    return _page(f"mmviz report: {f.clip_id}", body)
+
+
+def dataset_report(table: pd.DataFrame, metrics: dict, provenance: dict, name: str, seed: int = 0) -> str:
+    prov = {"dataset": name, "clips": len(table), "seed": seed, "mmviz": mmviz.__version__,
+            "report date": datetime.now(timezone.utc).isoformat(timespec="seconds")} | provenance
+    mt = "".join(f"<tr><th>{_e(k)}</th><td>{v:.4f}</td></tr>" for k, v in metrics.items())
+    worst = table.sort_values("abs_error", ascending=False).head(10)
+    wt = "".join(f"<tr><td>{_e(r.clip_id)}</td><td>{r.label}</td><td>{r.pred_fused:+.2f}</td><td>{_e(r.dominant)}</td></tr>"
+                 for r in worst.itertuples())
+    figs = [("Map", dfig.dataset_map(table, "label")), ("Confusion (2 classes)", dfig.confusion_matrix(table, 2)),
+            ("Confusion (7 classes)", dfig.confusion_matrix(table, 7)), ("Per dominant modality", dfig.slice_accuracy(table, "dominant"))]
+    body = (f"<h2>Metrics</h2><table>{mt}</table>"
+            f"<h2>Worst errors</h2><table><tr><th>clip</th><th>label</th><th>fused</th><th>dominant</th></tr>{wt}</table>"
+            + _figs_html(figs) + "<h2>Provenance</h2>" + _prov_table(prov))
+    return _page(f"mmviz dataset report: {name}", body)

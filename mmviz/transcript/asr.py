@@ -1,0 +1,59 @@
+"""Offline speech recognition with pocketsphinx (US-English model bundled with the package).
+
+Why pocketsphinx: it runs on a CPU with no download and gives word start/end times. It is not
+accurate on expressive speech; treat its transcript as a rough guide (the UI labels the source
+"asr"). Silence/filler tokens (<s>, </s>, <sil>, [NOISE], ++…++) are dropped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mmviz.errors import MmvizError
+from mmviz.features.record import Word
+
+ASR_SR = 16000
+FRAME_RATE = 100  # pocketsphinx segments are in 10 ms frames
+SILENT_PEAK = 1e-3  # below this peak amplitude the audio is treated as silence
+
+
+class AsrUnavailableError(MmvizError):
+    """pocketsphinx is not installed."""
+
+    kind = "missing-tool"
+
+
+def _decoder():
+    try:
+        from pocketsphinx import Decoder
+    except ImportError as e:
+        raise AsrUnavailableError("Speech recognition needs the pocketsphinx package, which is not installed.",
+                                  hint="Install it with `pip install pocketsphinx`, or give a transcript instead.") from e
+    try:
+        return Decoder(samprate=ASR_SR, loglevel="FATAL")
+    except (KeyError, ValueError, RuntimeError):  # older pocketsphinx without loglevel
+        return Decoder(samprate=ASR_SR)
+
+
+def recognise(audio: np.ndarray, sample_rate: int = ASR_SR, *, offset: float = 0.0) -> tuple[Word, ...]:
+    """Words with measured times (seconds, + ``offset``) from mono float audio at 16 kHz."""
+    if int(sample_rate) != ASR_SR:
+        raise ValueError(f"ASR expects {ASR_SR} Hz audio, got {sample_rate}")
+    y = np.asarray(audio, dtype=np.float32).reshape(-1)
+    if y.size == 0 or float(np.max(np.abs(y))) < SILENT_PEAK:
+        return ()  # pocketsphinx "hears" words in digital silence; there are none
+    pcm = (np.clip(y, -1, 1) * 32767).astype("<i2").tobytes()
+    dec = _decoder()
+    dec.start_utt()
+    dec.process_raw(pcm, full_utt=True)
+    dec.end_utt()
+    words = []
+    for seg in dec.seg():
+        w = seg.word
+        if w.startswith("<") or w.startswith("[") or w.startswith("++") or w in ("<sil>",):
+            continue
+        w = w.split("(")[0]  # alternate pronunciations: word(2)
+        start = offset + seg.start_frame / FRAME_RATE
+        end = offset + (seg.end_frame + 1) / FRAME_RATE
+        words.append(Word(w, round(start, 3), round(end, 3), False))
+    return tuple(words)

@@ -1,0 +1,34 @@
+"""Stable test ids of the dashboard (``st.container(key=...)`` → CSS class ``st-key-<id>``).
+
+The pages and the browser tests both refer to these names; change them here and in the page.
+"""
+
+PREDICTION_CARD = "prediction-card"
+VIDEO_PLAYER = "video-player"
+TIMELINE = "timeline"
+ATTENTION = "attention-heatmap"
+FUSION = "fusion-inspector"
+CONTRIBUTIONS = "contributions"
+WORDS = "word-attributions"
+COUNTERFACTUALS = "counterfactuals"
+CLIP_MAP = "clip-map"
+CLIP_INPUT = "clip-input"
+CLIP_ERROR = "clip-error"
+TSNE_MAP = "tsne-map"
+CLIP_TABLE = "clip-table"
+METRICS = "metrics"
+REPORT_EXPORT = "report-export"
+PRESENTATION = "presentation"
+NOTES_FORM = "notes-form"
+NOTES_LIST = "notes-list"
+
+#: every view of Clip review that must be on screen once a clip is analysed
+CLIP_VIEWS = (PREDICTION_CARD, VIDEO_PLAYER, TIMELINE, ATTENTION, FUSION, CONTRIBUTIONS, WORDS, COUNTERFACTUALS, CLIP_MAP)
+
+EXCEPTION = '[data-testid="stException"]'
+ERROR_ALERT = '[data-testid="stAlertContentError"]'
+
+
+def css(test_id: str) -> str:
+    """CSS selector of the element with this test id."""
+    return f".st-key-{test_id}"

@@ -1,0 +1,45 @@
+"""Figure builders are pure: records in, Plotly figures out."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmviz import figures as F
+from mmviz.app_service.datasets import score_dataset, synthetic_features
+from mmviz.app_service.service import AppService
+
+
+@pytest.fixture(scope="module")
+def res_ds(tmp_path_factory):
+    svc = AppService("tiny", tmp_path_factory.mktemp("cache"))
+    return svc.analyze(synthetic_features(0, svc.runner)), score_dataset(svc, "synthetic")
+
+
+def test_clip_figures(res_ds):
+    res, _ = res_ds
+    ins, ex, f = res.inspection, res.explanation, res.features
+    tl = F.timeline(f, ex, ins, decisive_span=(0.5, 1.5), cursor=1.0)
+    names = [a.text for a in tl.layout.annotations]
+    assert {"rms_db", "pitch_hz", "face_present", "transcript"} <= set(names)
+    assert any("audio" in n for n in names) and any("visual" in n for n in names)
+    hm = F.attention_heatmap(ins, 0, None)
+    assert hm.data[0].z.shape == (ins.n_tokens, ins.cross_attention.shape[-1])
+    assert any(str(x).startswith("A ") for x in hm.data[0].x) and any(str(x).startswith("V ") for x in hm.data[0].x)
+    assert len(F.token_norms(ins).data) == ins.n_tokens
+    assert len(F.contribution_bars(ex).data[0].y) == 4  # 3 modalities + interaction
+    assert len(F.counterfactual_bars(0.1, ex.counterfactuals).data[0].x) == 1 + len(ex.counterfactuals)
+    assert F.prediction_bars(ins).data[0].x[0] == pytest.approx(ins.predictions.fused)
+
+
+def test_dataset_figures(res_ds):
+    _, ds = res_ds
+    m = F.dataset_map(ds.table, "dominant modality", highlight=(0.0, 0.0), highlight_name="<i>x</i>")
+    assert m.layout.dragmode == "select" and "&lt;i&gt;" in m.data[-1].text[0]
+    assert F.confusion_matrix(ds.table, 2).data[0].z.sum() == len(ds.table)
+    assert F.confusion_matrix(ds.table, 7).data[0].z.shape == (7, 7)
+    assert len(F.slice_accuracy(ds.table, "dominant").data) == 4
+
+
+def test_word_html_is_escaped():
+    out = F.word_attribution_html(["<script>alert(1)</script>", "ok"], [0.5, -0.5])
+    assert "<script>" not in out and "&lt;script&gt;" in out
