@@ -23,7 +23,7 @@ from mmviz.data.dataset import LabelledClip, load_features_dir
 
 SIZES = {
     # name: (templates, mosi, vader, epochs, batch)
-    "full": (700, 500, 300, 8, 16),
+    "full": (500, 400, 250, 6, 16),
     "small": (16, 8, 0, 1, 8),
 }
 

@@ -48,8 +48,9 @@ def test_upload_shows_all_views_and_escapes_transcript(page, tmp_path):
     for tid in T.CLIP_VIEWS:
         page.wait_for_selector(T.css(tid), timeout=LONG)
     assert "Fused" in page.locator(T.css(T.PREDICTION_CARD)).inner_text()
-    assert page.locator(f'{T.css(T.TIMELINE)} .js-plotly-plot').count() == 1
-    assert page.locator(f'{T.css(T.ATTENTION)} .js-plotly-plot').count() == 1
+    for tid in (T.TIMELINE, T.ATTENTION):  # charts mount a moment after their container
+        page.wait_for_selector(f'{T.css(tid)} .js-plotly-plot', timeout=60_000)
+        assert page.locator(f'{T.css(tid)} .js-plotly-plot').count() == 1
     words = page.locator(T.css(T.WORDS)).inner_text()
     assert "<script>window.__pwned = 1</script>" in words  # shown as text …
     assert page.evaluate("window.__pwned") is None  # … never run
