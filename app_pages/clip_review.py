@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import streamlit as st
 
 from mmviz.app_service import cached, ui
-from mmviz.app_service.datasets import cached_dataset, dataset_features, demo_available, demo_rows
-from mmviz.app_service.service import MAX_UPLOAD_MB, knn_place
+from mmviz.app_service.datasets import cached_dataset, dataset_features, demo_rows
+from mmviz.app_service.service import MAX_UPLOAD_MB
 from mmviz.app_service.views import MODALITIES, sentiment_class
 from mmviz.errors import MmvizError
 from mmviz.figures import clip as cf
@@ -40,8 +41,6 @@ def run_analysis(fn, label: str) -> None:
 req = st.session_state.pop(ui.OPEN, None)
 if req is not None:
     def _open(progress, req=req):
-        import pandas as pd
-
         row = pd.Series(req)
         feats = dataset_features(svc, row)
         span = (req.get("decisive_span_start"), req.get("decisive_span_end"))
@@ -60,20 +59,25 @@ with st.container(key="clip-input", border=True):
                               type=["mp4", "mov", "m4v", "webm", "mkv", "avi", "wav", "mp3", "m4a", "flac", "ogg"])
         transcript = st.text_area("Transcript (optional; otherwise a sidecar file, or none)", key="transcript", height=80)
         sidecar = st.file_uploader("Transcript sidecar (.txt / .srt / .vtt, optional)", key="sidecar", type=["txt", "srt", "vtt"])
+        asr = st.checkbox("Without a transcript, recognise the speech offline (pocketsphinx, English)", value=True, key="asr")
         if st.button("Analyse upload", key="analyse", type="primary", disabled=up is None):
-            def _upload(progress, up=up, transcript=transcript, sidecar=sidecar):
+            def _upload(progress, up=up, transcript=transcript, sidecar=sidecar, asr=asr):
                 saved = svc.save_upload(up.name, up.getvalue())
                 sc = svc.save_sidecar(sidecar.name, sidecar.getvalue()) if sidecar is not None else None
                 return svc.analyze_file(saved.path, filename=saved.filename, transcript=transcript.strip() or None,
-                                        sidecar=sc, progress=progress)
+                                        sidecar=sc, asr=asr, progress=progress)
 
             run_analysis(_upload, "Analysing the upload…")
     with c2:
-        demo = demo_rows()
-        st.caption("Demo clips (known answers)" if demo_available() else "Demo clips are not installed yet: synthetic stand-ins")
+        try:
+            demo = demo_rows()
+        except MmvizError as e:
+            st.error(str(e))
+            demo = pd.DataFrame({"clip_id": []})
+        st.caption("Demo clips: generated with planted, known answers")
         names = list(demo["clip_id"].astype(str))
         pick = st.selectbox("Or pick a demo clip", names, key="demo_pick")
-        if st.button("Open demo clip", key="open_demo"):
+        if st.button("Open demo clip", key="open_demo", disabled=not names):
             st.session_state[ui.OPEN] = demo.iloc[names.index(pick)].to_dict()
             st.rerun()
 
@@ -157,13 +161,18 @@ with st.container(key="fusion-inspector", border=True):
 with st.container(key="contributions", border=True):
     st.subheader("Modality contributions", anchor=False)
     ui.chart(cf.contribution_bars(ex), key="contrib")
-    st.caption("Shapley values from removing modalities (exact over 3 players); the interaction is what the "
-               "modalities do together beyond their separate effects." + ("" if ex.ig else " Integrated gradients: not computed by this explainer."))
+    st.caption("Exact Shapley values over the three modalities (a removed modality is replaced by the training mean; "
+               "a removed transcript is empty); the interaction is what the modalities do together beyond their separate "
+               "effects. Integrated gradients (Captum) per modality beside them"
+               + (f", convergence delta {ex.ig_delta:.3f}." if ex.ig_delta is not None else "."))
+    for n in ex.settings.get("notes", []):
+        st.caption(ui.plain(n))
 
 with st.container(key="word-attributions", border=True):
     st.subheader("Word attributions", anchor=False)
     st.markdown(cf.word_attribution_html(ex.words, ex.word_scores), unsafe_allow_html=True)  # every word escaped in the builder
-    st.caption("Blue pushes the score up, red down (leave-one-word-out change of the fused score).")
+    st.caption("Blue pushes the score up, red down (Captum LayerIntegratedGradients on the LM's input embeddings, "
+               "pad-token baseline, summed over each word's tokens).")
 
 with st.container(key="counterfactuals", border=True):
     st.subheader("Counterfactuals", anchor=False)
@@ -203,6 +212,9 @@ with st.container(key="clip-map", border=True):
     if ds is None or len(ds.table) == 0:
         st.info("Score the demo set in the Dataset explorer to place this clip on its map.")
     else:
-        xy = knn_place(ds.embeddings, ds.table[["x", "y"]].to_numpy(float), ins.embeddings["fused"])
-        color = st.selectbox("Colour by", list(dfig.COLOR_BY), key="clip_map_color")
-        ui.chart(dfig.dataset_map(ds.table, color, highlight=xy, highlight_name=feats.clip_id), key="clip_map")
+        c1, c2 = st.columns(2)
+        color = c1.selectbox("Colour by", list(dfig.COLOR_BY), key="clip_map_color")
+        space = c2.selectbox("Embedding", list(ds.spaces) or ["fused"], key="clip_map_space")
+        xy = ds.place(ins, space)
+        ui.chart(dfig.dataset_map(ds.table, color, highlight=xy, highlight_name=feats.clip_id, space=space), key="clip_map")
+        st.caption("The star is placed on the fitted map with openTSNE's transform (the map is not refitted).")

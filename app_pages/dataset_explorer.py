@@ -37,7 +37,7 @@ with st.container(key="dataset-source", border=True):
         folder = c2.text_input("Folder of clips (path on the server)", key="ds_folder")
         labels = c2.text_input("Labels CSV (optional: clip_id,label,…)", key="ds_labels")
     elif not demo_available():
-        c2.caption("The demo clips are not installed yet: a synthetic stand-in set is shown.")
+        c2.error("The demo clips are missing from this installation; name a folder of clips instead.")
 
 source = "demo" if kind == "Demo set" else (folder or "").strip()
 if not source:
@@ -55,9 +55,16 @@ except MmvizError as e:
 t = ds.table
 st.session_state["dataset_view"] = ds
 st.caption(f"{len(t)} clips · {ds.source} · checkpoint {ds.checkpoint_hash[:12]}")
-color = st.selectbox("Colour by", list(dfig.COLOR_BY), key="ds_color")
+c1, c2 = st.columns(2)
+color = c1.selectbox("Colour by", list(dfig.COLOR_BY), key="ds_color")
+spaces = list(ds.spaces) or ["fused"]
+space = c2.selectbox("Embedding", spaces, key="ds_space",
+                     help="t-SNE (openTSNE) of the fused embedding or of one modality's pooled embedding")
+if ds.maps is not None and space in ds.maps.maps:
+    c2.caption(f"Trustworthiness of this map: {ds.maps[space].trustworthiness:.2f} (1 = neighbourhoods kept)")
 with st.container(key="tsne-map"):
-    ev = ui.chart(dfig.dataset_map(t, color), key=f"ds_map_{color}", on_select="rerun", selection_mode=("points", "box", "lasso"))
+    ev = ui.chart(dfig.dataset_map(t, color, space=space), key=f"ds_map_{color}_{space}", on_select="rerun",
+                  selection_mode=("points", "box", "lasso"))
 rows = sorted({r for r in (_row_of(p) for p in (ev.selection.points if ev else [])) if r is not None})
 shown = t.iloc[rows] if rows else t
 cols = [c for c in ("clip_id", "label", "pred_fused", "pred_text", "pred_audio", "pred_visual", "abs_error", "dominant",

@@ -43,3 +43,23 @@ def real_backbone():
     from mmviz_models.config import FusionConfig
 
     return load_backbone(FusionConfig())
+
+
+@pytest.fixture(scope="session")
+def small_demo_dir(tmp_path_factory) -> Path:
+    """The first 8 committed demo clips (with their metadata rows): a quick stand-in for the full set."""
+    import shutil
+
+    import pandas as pd
+
+    from mmviz.demo import DEMO_N
+
+    src = REPO / "mmviz" / "demo" / "clips"
+    out = tmp_path_factory.mktemp("demo8")
+    meta = pd.read_csv(src / "metadata.csv").head(8)
+    for f in meta["file"]:
+        shutil.copy(src / f, out / f)
+        shutil.copy(src / f.replace(".mp4", ".txt"), out / f.replace(".mp4", ".txt"))
+    meta.to_csv(out / "metadata.csv", index=False)
+    assert DEMO_N >= 8
+    return out

@@ -5,14 +5,16 @@ from __future__ import annotations
 import pytest
 
 from mmviz import figures as F
-from mmviz.app_service.datasets import score_dataset, synthetic_features
+from mmviz.app_service.datasets import score_clips
 from mmviz.app_service.service import AppService
+from mmviz.testing.tiny import clip_for
 
 
 @pytest.fixture(scope="module")
 def res_ds(tmp_path_factory):
     svc = AppService("tiny", tmp_path_factory.mktemp("cache"))
-    return svc.analyze(synthetic_features(0, svc.runner)), score_dataset(svc, "synthetic")
+    clips = [clip_for(svc.runner, i) for i in range(10)]
+    return svc.analyze(clips[0]), score_clips(svc, "ten", clips, labels=[(-1.0) ** i for i in range(10)])
 
 
 def test_clip_figures(res_ds):

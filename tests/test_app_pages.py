@@ -13,9 +13,9 @@ TIMEOUT = 180
 
 
 @pytest.fixture(autouse=True)
-def _env(monkeypatch, tmp_path_factory):
+def _env(monkeypatch, tmp_path_factory, small_demo_dir):
     monkeypatch.setenv("MMVIZ_CHECKPOINT", "tiny")
-    monkeypatch.setenv("MMVIZ_APP_DEMO", "synthetic")
+    monkeypatch.setenv("MMVIZ_DEMO_DIR", str(small_demo_dir))
     monkeypatch.setenv("MMVIZ_APP_CACHE", str(tmp_path_factory.getbasetemp() / "app-cache"))
 
 

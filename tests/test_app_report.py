@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from mmviz.app_service.datasets import synthetic_features
+from mmviz.testing.tiny import clip_for
 from mmviz.app_service.service import AppService
 from mmviz.features.record import Word
 from mmviz.notes import NotesDB
@@ -15,7 +15,7 @@ EVIL = "<script>alert('x')</script>"
 
 def test_clip_report_escapes_and_has_provenance(tmp_path):
     svc = AppService("tiny", tmp_path)
-    f = synthetic_features(0, svc.runner)
+    f = clip_for(svc.runner, 0)
     f = dataclasses.replace(f, clip_id=EVIL, words=f.words + (Word(EVIL, 2.5, 2.9),))
     res = svc.analyze(f)
     db = NotesDB(tmp_path / "n.sqlite")
@@ -29,10 +29,10 @@ def test_clip_report_escapes_and_has_provenance(tmp_path):
 
 
 def test_dataset_report(tmp_path):
-    from mmviz.app_service.datasets import score_dataset
+    from mmviz.app_service.datasets import score_clips
 
     svc = AppService("tiny", tmp_path)
-    ds = score_dataset(svc, "synthetic")
+    ds = score_clips(svc, "six", [clip_for(svc.runner, i) for i in range(6)], labels=[1.0, -1.0] * 3)
     t = ds.table.copy()
     t.loc[0, "clip_id"] = EVIL
     doc = dataset_report(t, {"Has0_acc_2": 0.5}, {"checkpoint hash": ds.checkpoint_hash}, name=EVIL)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmviz.app_service.datasets import add_slices, score_dataset, synthetic_features, tsne_map
-from mmviz.app_service.fallback_explain import shapley, verdict
-from mmviz.app_service.service import AppService, knn_place
+from mmviz.app_service.datasets import add_slices, score_clips, score_dataset
+from mmviz.app_service.service import AppService
 from mmviz.errors import MmvizError
+from mmviz.testing.tiny import clip_for
 
 
 @pytest.fixture(scope="module")
@@ -16,22 +16,20 @@ def svc(tmp_path_factory):
     return AppService("tiny", tmp_path_factory.mktemp("cache"))
 
 
-def test_shapley_is_efficient(svc):
-    clip = synthetic_features(1, svc.runner)
-    phi, inter, base, full = shapley(svc.runner, clip)
+def test_explanations_come_from_the_explain_package_and_add_up(svc):
+    res = svc.analyze(clip_for(svc.runner, 1))
+    ex = res.explanation
+    assert ex.source == "mmviz.explain"
     # exact Shapley over 3 players: contributions add up to full − base
-    assert sum(phi.values()) == pytest.approx(full - base, abs=1e-5)
-    assert np.isfinite(inter)
-
-
-def test_verdicts():
-    assert verdict({"text": 1.0, "audio": 0.05, "visual": 0.05})[0] == "dominant"
-    assert verdict({"text": 1.0, "audio": -0.8, "visual": 0.0})[0] == "conflicting"
-    assert verdict({"text": 0.5, "audio": 0.4, "visual": 0.45})[0] == "complementary"
+    assert sum(ex.shapley.values()) == pytest.approx(ex.full - ex.base, abs=1e-5)
+    assert ex.verdict in ("dominant", "complementary", "conflicting") and ex.ig is not None
+    kinds = {(t.modality, t.kind) for t in ex.time}
+    assert {("audio", "attribution"), ("visual", "attribution"), ("audio", "attention"), ("visual", "attention")} <= kinds
+    assert len(ex.word_scores) == len(ex.words) == len(res.features.words)
 
 
 def test_results_are_cached_on_disk(svc, monkeypatch):
-    clip = synthetic_features(2, svc.runner)
+    clip = clip_for(svc.runner, 2)
     first = svc.analyze(clip)
     fresh = AppService("tiny", svc.cache)  # a second server process / user
     calls = []
@@ -53,28 +51,43 @@ def test_uploads_go_to_disk_and_bad_files_raise_user_errors(svc):
 
 
 def test_counterfactuals_change_the_input(svc):
-    clip = synthetic_features(3, svc.runner)
+    clip = clip_for(svc.runner, 3)
     base = svc.inspection(clip).predictions.fused
     cf, _ = svc.counterfactual(clip, "drop", modality="visual")
     assert cf.delta == pytest.approx(cf.fused - base)
-    cf2, _ = svc.counterfactual(clip, "swap", modality="audio", other=synthetic_features(4, svc.runner))
+    cf2, _ = svc.counterfactual(clip, "swap", modality="audio", other=clip_for(svc.runner, 4))
     assert cf2.kind == "swap"
     with pytest.raises(MmvizError):
         svc.counterfactual(clip, "swap")
 
 
-def test_dataset_is_scored_once_and_mapped(svc):
-    ds = score_dataset(svc, "synthetic")
-    assert len(ds.table) == len(ds.embeddings) > 5
-    assert {"x", "y", "dominant", "conflict", "correct", "length"} <= set(ds.table.columns)
-    again = score_dataset(svc, "synthetic")
-    assert np.allclose(again.table["x"], ds.table["x"])
-    xy = knn_place(ds.embeddings, ds.table[["x", "y"]].to_numpy(float), ds.embeddings[0])
-    assert np.isfinite(xy).all()
+def test_dataset_is_scored_once_mapped_and_new_clips_are_placed(svc):
+    clips = [clip_for(svc.runner, 50 + i, text=("good fun" if i % 2 else "dull and slow")) for i in range(12)]
+    ds = score_clips(svc, "unit-set", clips, labels=[1.0 if i % 2 else -1.0 for i in range(12)])
+    assert len(ds.table) == len(ds.embeddings["fused"]) == 12
+    assert {"x_fused", "y_fused", "x_audio", "dominant", "conflict", "correct", "length"} <= set(ds.table.columns)
+    assert set(ds.spaces) == {"fused", "text", "audio", "visual"}
+    again = score_clips(svc, "unit-set", clips)  # from disk: the same map, not a refit
+    assert np.allclose(again.table["x_fused"], ds.table["x_fused"])
+    new = svc.inspection(clip_for(svc.runner, 99))
+    xy = again.place(new, "fused")
+    assert xy is not None and np.isfinite(xy).all()
 
 
-def test_small_maps_and_slices():
-    assert tsne_map(np.random.default_rng(0).normal(size=(3, 4))).shape == (3, 2)
+def test_a_folder_of_clips_is_scored_with_the_real_pipeline(svc, small_demo_dir):
+    ds = score_dataset(svc, str(small_demo_dir))
+    assert len(ds.table) == 8 and ds.table["label"].notna().all()
+    assert ds.maps is not None and ds.maps["fused"].n == 8
+    with pytest.raises(MmvizError, match="not a folder"):
+        score_dataset(svc, str(small_demo_dir / "nope"))
+
+
+def test_too_few_clips_get_no_map_but_still_a_table(svc):
+    ds = score_clips(svc, "three", [clip_for(svc.runner, i) for i in range(3)])
+    assert ds.maps is None and ds.table["x_fused"].isna().all() and len(ds.table) == 3
+
+
+def test_slices():
     import pandas as pd
 
     t = add_slices(pd.DataFrame({"label": [1.0, -1.0], "pred_fused": [0.5, 0.5], "pred_text": [1, -1], "pred_audio": [0, 0],

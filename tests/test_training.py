@@ -45,6 +45,24 @@ def test_training_lowers_validation_mae(trained):
     assert (out / "model.safetensors").exists() and (out / "config.json").exists()
 
 
+def test_training_with_frozen_fusion_tokens_reuses_their_pre_block_states(tmp_path):
+    """The CPU recipe: fusion-token embeddings stay put, everything after them still learns."""
+    import torch
+
+    from mmviz.testing.tiny import tiny_model
+    from mmviz_models.checkpoint import load_checkpoint
+    from mmviz_models.fusion import FusionModel
+
+    data = _learnable(64)
+    s = TrainSettings(epochs=6, batch_size=16, lr=3e-3, patience=10, train_fusion_tokens=False)
+    summary = train(tiny_config(), data, tmp_path, s, progress=False, log=lambda m: None)
+    assert summary["best_valid_mae"] < summary["history"][0]["valid"]["fused"]["MAE"]
+    model, _, _ = load_checkpoint(tmp_path)
+    torch.manual_seed(s.seed)  # train() seeds like this right before building the model
+    init = FusionModel(model.cfg, tiny_model(model.cfg)[0].lm).fusion_tokens
+    assert torch.equal(model.fusion_tokens, init)
+
+
 def test_checkpoint_stores_the_normalisation_statistics(trained):
     out, _, _ = trained
     cfg = json.loads((out / "config.json").read_text())

@@ -1,108 +1,146 @@
-"""Datasets for the explorer and error analysis: scored once, persisted, with a 2-D map.
+"""Datasets for the explorer and error analysis: scored once, persisted, mapped with t-SNE.
 
 The demo set is ``mmviz/demo/clips`` (metadata.csv gives labels and the planted decisive
-modality / span / conflict). Until those clips and the feature extractor exist, a synthetic set
-from ``mmviz.testing.tiny.synthetic_clip`` stands in, so every page has data.
+modality / span / conflict); users can also name a folder of clips on the server. Scoring goes
+through the results store (features and inspections by content hash), and each dataset keeps
+one fitted openTSNE map per embedding space so a new clip is *placed* on it (no refit).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mmviz.app_service import backend
 from mmviz.app_service.service import AppService
 from mmviz.errors import MmvizError
+from mmviz.explain.embedding_map import SPACES, EmbeddingMaps, fit_map, load_map, save_map
 from mmviz.features.record import ClipFeatures
+from mmviz.inference.record import Inspection
 from mmviz.inference.runner import ModelRunner
 
-SYNTH_TEXTS = (
-    ("this movie was really good", 2.0), ("i loved every minute of it", 3.0), ("the plot was fine i guess", 0.0),
-    ("it was a boring waste of time", -2.0), ("the acting was terrible", -3.0), ("nice music but weak story", -0.5),
-    ("an absolute masterpiece", 3.0), ("not great not awful", 0.0), ("i hated the ending", -2.0), ("pretty decent overall", 1.0),
-)
 MAP_SEED = 0
 
 
 @dataclass(frozen=True)
 class DatasetView:
-    """A scored dataset: one row per clip (predictions, label, slices, map x/y) + fused embeddings (n, D)."""
+    """A scored dataset.
+
+    table: one row per clip (predictions, label, slices; ``x_<space>``/``y_<space>`` map
+        positions for each mapped space, NaN when that space has no map).
+    embeddings: {space: (n, d)} pooled embeddings in table row order.
+    maps: the fitted t-SNE maps (None for fewer than 5 clips).
+    """
 
     name: str
     table: pd.DataFrame
-    embeddings: np.ndarray
+    embeddings: dict
+    maps: EmbeddingMaps | None
     checkpoint_hash: str
-    source: str  # "demo" | "synthetic" | folder path
+    source: str
 
+    @property
+    def spaces(self) -> tuple[str, ...]:
+        return tuple(self.maps.maps) if self.maps is not None else ()
 
-def synthetic_features(i: int, runner: ModelRunner | None = None) -> ClipFeatures:
-    """Synthetic stand-in clip ``i`` with the feature names the runner's model reads."""
-    from mmviz.testing.tiny import synthetic_clip
-
-    text, _ = SYNTH_TEXTS[i % len(SYNTH_TEXTS)]
-    names = {}
-    if runner is not None and runner.cfg.audio_features:
-        names = {"audio_names": tuple(runner.cfg.audio_features), "visual_names": tuple(runner.cfg.visual_features)}
-    return synthetic_clip(100 + i, duration=3.0 + (i % 4), text=text, visual=(i % 7 != 3), **names)
+    def place(self, ins: Inspection, space: str = "fused") -> tuple[float, float] | None:
+        """Where a clip's embedding lands on this dataset's map (openTSNE transform, no refit)."""
+        if self.maps is None or space not in self.maps.maps:
+            return None
+        xy = self.maps[space].place(np.asarray(ins.embeddings[space], dtype=np.float64)[None])[0]
+        return float(xy[0]), float(xy[1])
 
 
 def demo_available() -> bool:
     from mmviz.demo import default_demo_dir
 
-    if os.environ.get("MMVIZ_APP_DEMO", "").lower() == "synthetic":  # tests: skip the real demo set
-        return False
-    meta = default_demo_dir() / "metadata.csv"
-    return meta.exists() and backend.has_extractor()
+    return (default_demo_dir() / "metadata.csv").exists()
 
 
 def score_dataset(svc: AppService, source: str = "demo", labels_csv: Path | None = None, runner: ModelRunner | None = None,
                   progress=None) -> DatasetView:
-    """Score a dataset once (cached on disk under the cache folder) and place it on a t-SNE map."""
+    """Score a folder of clips once (cached on disk per checkpoint) and map it."""
     r = runner or svc.runner
     found = cached_dataset(svc, source, labels_csv, r)
     if found is not None:
         return found
-    if source == "demo" and not demo_available():
-        source = "synthetic"
-    tpath, epath = _paths(svc, source, labels_csv, r)
-    root = tpath.parent
-    if source == "synthetic":
-        table, emb = _score_synthetic(svc, r, progress)
-    else:
-        folder = _resolve_folder(source)
-        table, emb = _score_folder(svc, r, folder, labels_csv, progress)
-    table = add_slices(table)
-    xy = tsne_map(emb)
-    table["x"], table["y"] = xy[:, 0], xy[:, 1]
+    folder = _resolve_folder(source)
+    table, inspections = _score_folder(svc, r, folder, labels_csv, progress)
+    return _finish(svc, r, source, table, inspections, _root(svc, source, labels_csv, r))
+
+
+def score_clips(svc: AppService, name: str, clips: Sequence[ClipFeatures], labels: Sequence[float | None] | None = None,
+                runner: ModelRunner | None = None) -> DatasetView:
+    """Score already-extracted clips as a dataset (the library path; the app scores folders)."""
+    from mmviz.data.scoring import score_features
+
+    r = runner or svc.runner
+    found = cached_dataset(svc, name, None, r)
+    if found is not None:
+        return found
+    for c in clips:
+        svc.store.put_features(c)
+    inspections = score_features(list(clips), r, svc.store)
+    labels = list(labels) if labels is not None else [None] * len(clips)
+    rows = [{"clip_id": c.clip_id, "path": "", "content_hash": c.content_hash, "label": np.nan if lab is None else lab,
+             "duration": c.duration, "transcript_source": c.transcript_source, "transcript": c.transcript,
+             "face_present": _face_share(c)} | _prediction_row(i) for c, i, lab in zip(clips, inspections, labels)]
+    return _finish(svc, r, name, pd.DataFrame(rows), inspections, _root(svc, name, None, r))
+
+
+def _finish(svc: AppService, r: ModelRunner, name: str, table: pd.DataFrame, inspections: list[Inspection], root: Path) -> DatasetView:
+    table = add_slices(table.reset_index(drop=True))
+    emb = {s: np.stack([np.asarray(i.embeddings[s], dtype=np.float32) for i in inspections]) if inspections else np.zeros((0, 1))
+           for s in SPACES}
+    maps = fit_dataset_maps(emb, tuple(table["clip_id"].astype(str)))
+    for s in SPACES:
+        ok = maps is not None and s in maps.maps
+        table[f"x_{s}"] = maps[s].xy[:, 0] if ok else np.nan
+        table[f"y_{s}"] = maps[s].xy[:, 1] if ok else np.nan
     root.mkdir(parents=True, exist_ok=True)
-    table.to_csv(tpath, index=False)
-    np.save(epath, emb)
-    return DatasetView(source, table, emb, r.checkpoint_hash, source)
+    table.to_csv(root / "table.csv", index=False)
+    np.savez(root / "embeddings.npz", **emb)
+    if maps is not None:
+        save_map(maps, root / "maps")
+    return DatasetView(name, table, emb, maps, r.checkpoint_hash, name)
 
 
-def _paths(svc: AppService, source: str, labels_csv, r: ModelRunner) -> tuple[Path, Path]:
-    if source == "demo" and not demo_available():
-        source = "synthetic"
+def fit_dataset_maps(emb: dict, ids: tuple[str, ...], seed: int = MAP_SEED) -> EmbeddingMaps | None:
+    """One t-SNE map per embedding space; a space that cannot be mapped (e.g. no clip has video) is left out."""
+    if len(ids) < 5:
+        return None
+    unique = tuple(dict.fromkeys(ids))
+    ids = ids if len(unique) == len(ids) else tuple(f"{c}#{i}" for i, c in enumerate(ids))
+    maps = {}
+    for s in SPACES:
+        try:
+            maps[s] = fit_map(emb[s], ids, space=s, seed=seed)
+        except MmvizError:
+            continue
+    return EmbeddingMaps(maps=maps, ids=ids, seed=seed, settings={"spaces": tuple(maps)}) if maps else None
+
+
+def _root(svc: AppService, source: str, labels_csv, r: ModelRunner) -> Path:
     key = hashlib.sha256(f"{source}|{labels_csv}".encode()).hexdigest()[:10]
-    root = svc.cache / "app" / "datasets"
-    return root / f"{key}-{r.checkpoint_hash}.csv", root / f"{key}-{r.checkpoint_hash}.npy"
+    return svc.cache / "app" / "datasets" / f"{key}-{r.checkpoint_hash}"
 
 
 def cached_dataset(svc: AppService, source: str = "demo", labels_csv: Path | None = None,
                    runner: ModelRunner | None = None) -> DatasetView | None:
     """The dataset if it was already scored with this checkpoint (disk), else None."""
     r = runner or svc.runner
-    tpath, epath = _paths(svc, source, labels_csv, r)
-    if tpath.exists() and epath.exists():
-        name = source if source != "demo" or demo_available() else "synthetic"
-        return DatasetView(name, pd.read_csv(tpath, keep_default_na=True), np.load(epath), r.checkpoint_hash, name)
-    return None
+    root = _root(svc, source, labels_csv, r)
+    if not (root / "table.csv").exists() or not (root / "embeddings.npz").exists():
+        return None
+    with np.load(root / "embeddings.npz") as z:
+        emb = {k: z[k] for k in z.files}
+    maps = load_map(root / "maps.json") if (root / "maps.json").exists() else None
+    return DatasetView(source, pd.read_csv(root / "table.csv", keep_default_na=True), emb, maps, r.checkpoint_hash, source)
 
 
 def _resolve_folder(source: str) -> Path:
@@ -116,26 +154,7 @@ def _resolve_folder(source: str) -> Path:
     return p
 
 
-def _score_synthetic(svc: AppService, r: ModelRunner, progress) -> tuple[pd.DataFrame, np.ndarray]:
-    rows, embs = [], []
-    n = 40
-    for i in range(n):
-        f = synthetic_features(i, r)
-        label = SYNTH_TEXTS[i % len(SYNTH_TEXTS)][1]
-        ins = svc.inspection(f, runner=r, label=label)
-        p = ins.predictions
-        rows.append({"clip_id": f.clip_id, "source": f"synthetic:{i}", "path": "", "label": label,
-                     "pred_fused": p.fused, "pred_text": p.text, "pred_audio": p.audio, "pred_visual": p.visual,
-                     "duration": f.duration, "face_present": float(f.visual is not None), "transcript_source": f.transcript_source,
-                     "transcript": f.transcript, "decisive_modality": "", "conflict": np.nan,
-                     "decisive_span_start": np.nan, "decisive_span_end": np.nan, "error_msg": ""})
-        embs.append(ins.embeddings["fused"])
-        if progress:
-            progress(f"{f.clip_id}", (i + 1) / n)
-    return pd.DataFrame(rows), np.stack(embs)
-
-
-def _score_folder(svc: AppService, r: ModelRunner, folder: Path, labels_csv: Path | None, progress) -> tuple[pd.DataFrame, np.ndarray]:
+def _score_folder(svc: AppService, r: ModelRunner, folder: Path, labels_csv: Path | None, progress) -> tuple[pd.DataFrame, list[Inspection]]:
     from mmviz.data.scoring import score_folder
 
     meta = None
@@ -151,14 +170,14 @@ def _score_folder(svc: AppService, r: ModelRunner, folder: Path, labels_csv: Pat
         table = table.rename(columns={"error": "error_msg"})
     table["error_msg"] = table.get("error_msg", "").fillna("") if "error_msg" in table else ""
     ok = table[table["error_msg"] == ""].reset_index(drop=True)
-    embs = []
-    for h in ok["content_hash"]:
-        ins = svc.store.get_inspection(r.checkpoint_hash, h)
-        embs.append(ins.embeddings["fused"])
+    if ok.empty:
+        first = table["error_msg"].iloc[0] if len(table) else ""
+        raise MmvizError(f"None of the {len(table)} clips in {folder} could be read. First problem: {first}")
+    inspections = [svc.store.get_inspection(r.checkpoint_hash, h) for h in ok["content_hash"]]
     ok["source"] = ok["path"]
     if "label" not in ok:
         ok["label"] = np.nan
-    return ok, (np.stack(embs) if embs else np.zeros((0, 1)))
+    return ok, inspections
 
 
 def add_slices(t: pd.DataFrame) -> pd.DataFrame:
@@ -184,30 +203,17 @@ def add_slices(t: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def tsne_map(emb: np.ndarray, seed: int = MAP_SEED) -> np.ndarray:
-    """2-D t-SNE of the fused embeddings (PCA for fewer than 6 clips)."""
-    n = len(emb)
-    if n == 0:
-        return np.zeros((0, 2))
-    x = emb - emb.mean(0)
-    if n < 6:
-        u, s, _ = np.linalg.svd(x, full_matrices=False)
-        out = np.zeros((n, 2))
-        k = min(2, u.shape[1])
-        out[:, :k] = u[:, :k] * s[:k]
-        return out
-    from sklearn.manifold import TSNE
-
-    return TSNE(n_components=2, perplexity=min(30.0, (n - 1) / 3), random_state=seed, init="pca").fit_transform(x)
-
-
 def dataset_features(svc: AppService, row: pd.Series) -> ClipFeatures:
-    src = str(row.get("source", ""))
-    if src.startswith("synthetic:"):
-        return synthetic_features(int(src.split(":")[1]), svc.runner)
+    """The features of a table row: from the store (as `mmviz score` wrote them), else extracted again."""
     from mmviz.data.scoring import features_for
 
-    return features_for(Path(str(row["path"])), svc.store)  # the same store entry `mmviz score` wrote
+    path = str(row.get("path") or "")
+    if path and path != "nan":
+        return features_for(Path(path), svc.store)
+    feats = svc.store.get_features(str(row["content_hash"]))
+    if feats is None:
+        raise MmvizError(f"The features of {row.get('clip_id')} are no longer in the results store.", hint="Score the dataset again.")
+    return feats
 
 
 def robustness(svc: AppService, ds: DatasetView, fractions=(0.0, 0.25, 0.5, 0.75, 1.0), seed: int = 0,
@@ -249,14 +255,25 @@ def _remove_share(f: ClipFeatures, m: str, frac: float, rng) -> ClipFeatures:
 
 
 def demo_rows() -> pd.DataFrame:
-    """The demo clips as rows (clip_id, source, path, label, decisive span) without scoring them."""
-    if demo_available():
-        from mmviz.demo import default_demo_dir
+    """The demo clips as rows (clip_id, path, label, decisive span) without scoring them."""
+    from mmviz.demo import default_demo_dir
 
-        d = default_demo_dir()
-        meta = pd.read_csv(d / "metadata.csv")
-        meta["path"] = meta["file"].map(lambda f: str(d / str(f)))
-        meta["source"] = meta["path"]
-        return meta
-    return pd.DataFrame([{"clip_id": f"synthetic_{100 + i}", "source": f"synthetic:{i}", "path": "",
-                          "label": SYNTH_TEXTS[i % len(SYNTH_TEXTS)][1]} for i in range(40)])
+    d = default_demo_dir()
+    if not demo_available():
+        raise MmvizError(f"The demo clips are missing from {d}.", hint="Reinstall mmviz or regenerate them with `mmviz demo-corpus`.")
+    meta = pd.read_csv(d / "metadata.csv")
+    meta["path"] = meta["file"].map(lambda f: str(d / str(f)))
+    meta["source"] = meta["path"]
+    return meta
+
+
+def _face_share(f: ClipFeatures) -> float | None:
+    if f.visual is None or "face_present" not in f.visual.names:
+        return None
+    return float(np.nanmean(f.visual.column("face_present"))) if f.visual.n_steps else None
+
+
+def _prediction_row(ins: Inspection) -> dict:
+    p = ins.predictions
+    return {"checkpoint_hash": ins.checkpoint_hash, "pred_fused": p.fused, "pred_text": p.text, "pred_audio": p.audio,
+            "pred_visual": p.visual}

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from mmviz.app_service import backend
-from mmviz.app_service.fallback_explain import counterfactuals, fallback_explain, mask_span, shift_audio, swap_modality, without
 from mmviz.app_service.views import ClipExplanation, ClipResult, Counterfactual
 from mmviz.data.store import ResultsStore
 from mmviz.errors import MmvizError
@@ -64,8 +63,7 @@ class AppService:
         r = runner or self.runner
         return {"checkpoint": self.spec if r is self.runner else "?", "checkpoint_hash": r.checkpoint_hash,
                 "backbone": r.backbone_name, "device": str(r.device),
-                "features": "mmviz.features.extract" if backend.has_extractor() else "placeholder (extractor not installed)",
-                "explanations": "mmviz.explain" if backend.has_explainer() else "app fallback (removal Shapley)"}
+                }
 
     # ---- uploads
     def save_upload(self, filename: str, data: bytes) -> Upload:
@@ -92,14 +90,14 @@ class AppService:
 
     # ---- features
     def features(self, path: Path, *, filename: str | None = None, transcript: str | None = None,
-                 sidecar: Path | None = None, progress=None) -> ClipFeatures:
+                 sidecar: Path | None = None, asr: bool = False, progress=None) -> ClipFeatures:
         filename = filename or path.name
         sha = backend.file_hash(path)
-        tkey = transcript_key(transcript, sidecar)
+        tkey = transcript_key(transcript, sidecar, asr)
         cached = self.store.get_features(sha, tkey)
         if cached is not None:
             return cached
-        feats = backend.extract(path, transcript=transcript, sidecar=sidecar, filename=filename, progress=progress)
+        feats = backend.extract(path, transcript=transcript, sidecar=sidecar, filename=filename, progress=progress, asr=asr)
         self.store.put_features(feats, tkey)
         return feats
 
@@ -117,7 +115,7 @@ class AppService:
         return ins
 
     def explanation(self, feats: ClipFeatures, ins: Inspection, runner: ModelRunner | None = None,
-                    other: ClipFeatures | None = None) -> ClipExplanation:
+                    other: ClipFeatures | None = None, progress=None) -> ClipExplanation:
         r = runner or self.runner
         p = self.cache / "app" / "explanations" / r.checkpoint_hash / f"{feats.content_hash}-{_words_key(feats)}.json"
         if p.exists():
@@ -125,13 +123,13 @@ class AppService:
                 return load_record(p)
             except MmvizError:
                 pass
-        expl = None
-        if backend.has_explainer():
-            from mmviz.app_service.adapt import explain_with_package
+        from mmviz.app_service.adapt import to_view
+        from mmviz.explain import explain_clip
 
-            expl = explain_with_package(r, feats, ins, other)
-        if expl is None:
-            expl = fallback_explain(r, feats, ins, other)
+        with r.lock:
+            full = explain_clip(r, feats, inspection=ins, other=other, progress=progress)
+        save_record(full, p.with_name(p.stem + "-full.json"))  # the explainer's whole record, for provenance
+        expl = to_view(full)
         save_record(expl, p)
         return expl
 
@@ -143,20 +141,25 @@ class AppService:
         ins = self.inspection(feats, label=label)
         if progress:
             progress("explanations", 0.8)
-        expl = self.explanation(feats, ins, other=other)
+        expl = self.explanation(feats, ins, other=other,
+                                progress=(lambda stage, f: progress(f"explaining: {stage}", 0.8 + 0.2 * f)) if progress else None)
         if progress:
             progress("done", 1.0)
         return ClipResult(f"{feats.content_hash}-{_words_key(feats)}", feats, ins, expl, media_path, decisive_span, label,
                           tuple(feats.media.warnings))
 
     def analyze_file(self, path: Path, *, filename: str | None = None, transcript: str | None = None,
-                     sidecar: Path | None = None, label: float | None = None, decisive_span=None, progress=None) -> ClipResult:
-        feats = self.features(path, filename=filename, transcript=transcript, sidecar=sidecar, progress=progress)
+                     sidecar: Path | None = None, asr: bool = False, label: float | None = None, decisive_span=None,
+                     progress=None) -> ClipResult:
+        feats = self.features(path, filename=filename, transcript=transcript, sidecar=sidecar, asr=asr, progress=progress)
         return self.analyze(feats, media_path=str(path), label=label, decisive_span=decisive_span, progress=progress)
 
     # ---- counterfactuals (on demand, under the runner's lock)
     def counterfactual(self, feats: ClipFeatures, kind: str, *, modality: str = "audio", span=(0.0, 1.0),
                        shift: float = 0.5, other: ClipFeatures | None = None) -> tuple[Counterfactual, Inspection]:
+        """One changed input (drop / mask / shift / swap) and the model's new prediction."""
+        from mmviz.explain import mask_span, shift_audio, swap_modality, without
+
         base = self.inspection(feats).predictions.fused
         if kind == "drop":
             changed, name = without(feats, (modality,)), f"drop {modality}"
@@ -169,35 +172,20 @@ class AppService:
                 raise MmvizError("Pick another clip to swap with.")
             changed, name = swap_modality(feats, other, modality), f"swap {modality} with {other.clip_id}"
         else:
-            raise MmvizError(f"Unknown counterfactual {kind!r}.")
+            raise MmvizError(f"Unknown counterfactual {kind!r}.", hint="Use drop, mask, shift or swap.")
         with self.runner.lock:
             ins = self.runner.inspect([changed])[0]
         return Counterfactual(name, kind, ins.predictions.fused, ins.predictions.fused - base), ins
 
-    def standard_counterfactuals(self, feats: ClipFeatures, other: ClipFeatures | None = None) -> tuple[Counterfactual, ...]:
-        full = self.inspection(feats).predictions.fused
-        with self.runner.lock:
-            return counterfactuals(self.runner, feats, full, other)
 
-
-def transcript_key(transcript: str | None, sidecar: Path | None) -> str:
+def transcript_key(transcript: str | None, sidecar: Path | None, asr: bool = False) -> str:
+    """Which transcript the features were made with (part of the cache key)."""
     if transcript:
         return "tx" + hashlib.sha256(transcript.encode()).hexdigest()[:8]
     if sidecar is not None:
         return "sc" + (backend.file_hash(sidecar)[:8] if sidecar.exists() else "missing")
-    return "default"
+    return "asr" if asr else "default"
 
 
 def _words_key(feats: ClipFeatures) -> str:
     return hashlib.sha256(feats.transcript.encode()).hexdigest()[:8]
-
-
-def knn_place(emb: np.ndarray, xy: np.ndarray, query: np.ndarray, k: int = 5) -> tuple[float, float]:
-    """Position of a new point on a 2-D map: cosine-similarity-weighted mean of its k nearest neighbours."""
-    e = emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12)
-    q = query / (np.linalg.norm(query) + 1e-12)
-    sim = e @ q
-    idx = np.argsort(-sim)[: min(k, len(sim))]
-    w = np.exp(5 * sim[idx])
-    p = (xy[idx] * w[:, None]).sum(0) / w.sum()
-    return float(p[0]), float(p[1])

@@ -1,9 +1,7 @@
 """Typed records the dashboard reads: one analysed clip and one scored dataset.
 
-``ClipExplanation`` is the app's view of an explanation. When ``mmviz.explain`` is installed it
-is filled from that package's ``Explanation``; otherwise the service computes a light fallback
-(exact Shapley over the three modalities by removing them, leave-one-word-out word scores,
-attention mass over time). ``source`` says which one made it; figures never care.
+``ClipExplanation`` is the app's flat view of an ``mmviz.explain.Explanation`` (see
+``mmviz.app_service.adapt``): the numbers and curves the pages draw.
 """
 
 from __future__ import annotations
@@ -27,7 +25,7 @@ class TimeAttribution:
     modality: str
     times: np.ndarray
     values: np.ndarray
-    kind: str = "attribution"  # or "attention" (fallback: attention mass, unsigned)
+    kind: str = "attribution"  # or "attention" (cross-attention mass per key, unsigned)
 
 
 @register_record
@@ -69,7 +67,7 @@ class ClipExplanation:
     ig: dict | None = None
     ig_delta: float | None = None
     map_xy: tuple[float, float] | None = None
-    source: str = "app-fallback"
+    source: str = "mmviz.explain"
     settings: dict = field(default_factory=dict)
 
 

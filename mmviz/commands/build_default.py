@@ -13,6 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", default="full", choices=["full", "small"])
     p.add_argument("--shared-dir", default=None, help="folder holding data/text (default: ../shared if present)")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--resume", action="store_true", help="continue an interrupted (or shorter) training run in --out")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,6 +24,6 @@ def run(args: argparse.Namespace) -> int:
 
     shared = args.shared_dir or (Path(__file__).resolve().parents[3] / "shared")
     work = args.work or cache_dir() / "build-default"
-    card = build_default(args.out, work, Recipe(size=args.size, seed=args.seed), shared_dir=shared)
+    card = build_default(args.out, work, Recipe(size=args.size, seed=args.seed), shared_dir=shared, resume=args.resume)
     print(f"checkpoint {card['checkpoint_hash']} written to {args.out} ({card['build_seconds'] / 60:.1f} min)")
     return 0

@@ -15,11 +15,20 @@ COLOR_BY = {"label": "label", "prediction": "pred_fused", "error": "abs_error", 
 
 
 def dataset_map(table: pd.DataFrame, color_by: str = "label", highlight: tuple[float, float] | None = None,
-                highlight_name: str = "this clip") -> go.Figure:
-    """t-SNE map of the fused embeddings; one point per clip, ``customdata`` = row index."""
+                highlight_name: str = "this clip", space: str = "fused") -> go.Figure:
+    """t-SNE map of one embedding space (``x_<space>``, ``y_<space>`` columns); one point per clip,
+    ``customdata`` = row index, so a selection maps back to table rows."""
     col = COLOR_BY.get(color_by, color_by)
     t = table.reset_index(drop=True).copy()
     t["row"] = np.arange(len(t))
+    xs, ys = f"x_{space}", f"y_{space}"
+    if xs not in t or t[xs].isna().all():
+        fig = go.Figure()
+        fig.add_annotation(text=f"No {space} map for this dataset (it needs at least 5 clips with that modality).",
+                           showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+        fig.update_layout(**LAYOUT, height=480, xaxis=dict(visible=False), yaxis=dict(visible=False))
+        return fig
+    t["x"], t["y"] = t[xs], t[ys]
     t["name"] = t["clip_id"].astype(str).map(html.escape)
     if col in ("conflict", "correct", "dominant"):
         t[col] = t[col].astype(str)
@@ -33,7 +42,7 @@ def dataset_map(table: pd.DataFrame, color_by: str = "label", highlight: tuple[f
         fig.add_trace(go.Scatter(x=[highlight[0]], y=[highlight[1]], mode="markers+text", text=[html.escape(highlight_name)],
                                  textposition="top center", marker=dict(symbol="star", size=20, color="gold", line=dict(width=1, color="black")),
                                  name=html.escape(highlight_name), hoverinfo="skip"))
-    fig.update_layout(**LAYOUT, height=480, title=f"Dataset map (t-SNE of fused embeddings), coloured by {color_by}",
+    fig.update_layout(**LAYOUT, height=480, title=f"Dataset map (t-SNE of {space} embeddings), coloured by {color_by}",
                       xaxis=dict(showticklabels=False, title=""), yaxis=dict(showticklabels=False, title=""),
                       dragmode="select", clickmode="event+select")
     return fig

@@ -75,3 +75,9 @@ def synthetic_clip(
     h = hashlib.sha256(f"synthetic:{seed}:{duration}:{text}:{audio}:{visual}".encode()).hexdigest()
     media = MediaInfo(f"synthetic_{seed}.mp4", "synthetic", duration, duration, visual, audio)
     return ClipFeatures(f"synthetic_{seed}", h, am, vm, ws, "typed" if words else "none", media, {"hop": hop, "fps": fps})
+
+
+def clip_for(runner: ModelRunner, seed: int = 0, **kw) -> ClipFeatures:
+    """A :func:`synthetic_clip` carrying exactly the feature names ``runner``'s model reads."""
+    cfg = runner.cfg
+    return synthetic_clip(seed, audio_names=tuple(cfg.audio_features), visual_names=tuple(cfg.visual_features), **kw)

@@ -44,6 +44,11 @@ class TrainSettings:
     max_steps: int | None = None
     grad_clip: float = 1.0
     eval_batch_size: int = 32
+    #: False keeps the fusion-token embeddings at their initial values, so the fusion tokens'
+    #: states up to the first fusion block depend on the text alone and are computed once per
+    #: transcript (``FusionModel.precompute_fusion``): each step then runs only the LM layers
+    #: from the first block on, about half the work on a CPU. Blocks, encoder and heads train.
+    train_fusion_tokens: bool = True
 
 
 def seed_everything(seed: int) -> None:
@@ -63,14 +68,15 @@ def prepare_config(cfg: FusionConfig, train: list[LabelledClip]) -> FusionConfig
 
 
 @torch.no_grad()
-def evaluate(model: FusionModel, tokenizer, clips: list[LabelledClip], batch_size: int = 32) -> dict[str, dict[str, float]]:
-    """MMSA metrics for the fused head and each unimodal head."""
+def evaluate(model: FusionModel, tokenizer, clips: list[LabelledClip], batch_size: int = 32,
+             prefixes: "TextPrefixCache | None" = None) -> dict[str, dict[str, float]]:
+    """MMSA metrics for the fused head and each unimodal head (``prefixes`` reuses cached text passes)."""
     model.eval()
     preds: dict[str, list[float]] = {"fused": [], "text": [], "audio": [], "visual": []}
     for s in range(0, len(clips), batch_size):
         chunk = clips[s : s + batch_size]
         x = make_inputs([c.features for c in chunk], tokenizer, model.cfg).to(next(model.parameters()).device)
-        o = model(x)
+        o = model(x, prefix=prefixes.batch([c.features.transcript for c in chunk]) if prefixes is not None else None)
         for k in preds:
             preds[k].extend(getattr(o, f"pred_{k}").float().cpu().tolist())
     labels = [c.label for c in clips]
@@ -78,10 +84,15 @@ def evaluate(model: FusionModel, tokenizer, clips: list[LabelledClip], batch_siz
 
 
 class TextPrefixCache:
-    """The frozen LM reads each distinct transcript once per training run, not once per epoch."""
+    """The frozen LM reads each distinct transcript once per training run, not once per epoch.
 
-    def __init__(self, model: FusionModel, tokenizer) -> None:
+    ``with_fusion_pre`` also keeps the fusion tokens' pre-block states (valid only while the
+    fusion-token embeddings are not trained).
+    """
+
+    def __init__(self, model: FusionModel, tokenizer, with_fusion_pre: bool = False) -> None:
         self.model, self.tokenizer, self.cache = model, tokenizer, {}
+        self.with_fusion_pre = with_fusion_pre
 
     @torch.no_grad()
     def batch(self, texts: list[str]) -> TextPrefix:
@@ -91,7 +102,8 @@ class TextPrefixCache:
             chunk = todo[s : s + 32]
             for t in chunk:  # one at a time: no padding stored
                 ids, mask = tokenize([t], self.tokenizer, self.model.cfg.max_text_tokens)
-                self.cache[t] = self.model.encode_text(ids.to(dev), mask.to(dev))
+                prefix = self.model.encode_text(ids.to(dev), mask.to(dev))
+                self.cache[t] = self.model.precompute_fusion(prefix) if self.with_fusion_pre else prefix
         return TextPrefix.stack([self.cache[t] for t in texts])
 
 
@@ -130,7 +142,7 @@ def train(
         model = FusionModel(cfg, bb.lm).to(device)
         state = {"epoch": -1, "step": 0, "best_mae": math.inf, "bad_epochs": 0, "history": []}
     tok = bb.tokenizer
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = [p for n, p in model.named_parameters() if p.requires_grad and (settings.train_fusion_tokens or n != "fusion_tokens")]
     opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     steps_per_epoch = math.ceil(len(tr) / settings.batch_size)
     total = settings.max_steps or steps_per_epoch * settings.epochs
@@ -145,7 +157,7 @@ def train(
             for _ in range(state["step"]):
                 sched.step()
     pol = _polarity_ids(tok, cfg).to(device)
-    prefixes = TextPrefixCache(model, tok)
+    prefixes = TextPrefixCache(model, tok, with_fusion_pre=not settings.train_fusion_tokens)
     t0 = time.time()
     for epoch in range(state["epoch"] + 1, settings.epochs):
         if state["step"] >= total:
@@ -172,7 +184,7 @@ def train(
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", fused=f"{parts['fused']:.3f}")
             if state["step"] >= total:
                 break
-        metrics = evaluate(model, tok, va, settings.eval_batch_size)
+        metrics = evaluate(model, tok, va, settings.eval_batch_size, prefixes)
         mae = metrics["fused"]["MAE"]
         improved = mae < state["best_mae"] - 1e-6
         state["history"].append({"epoch": epoch, "step": state["step"], "train_loss": float(np.mean(losses)), "valid": metrics})

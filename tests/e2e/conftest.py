@@ -11,7 +11,7 @@ from e2e.helpers import ARTIFACTS, launch_browser, streamlit_server
 def app_url(tmp_path_factory):
     ARTIFACTS.mkdir(exist_ok=True)
     cache = tmp_path_factory.mktemp("appcache")
-    with streamlit_server({"MMVIZ_APP_CACHE": str(cache), "MMVIZ_APP_DEMO": "synthetic"}) as url:
+    with streamlit_server({"MMVIZ_APP_CACHE": str(cache)}) as url:
         yield url
 
 
