@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "app": "mmviz.commands.app",
     "features": "mmviz.commands.features",
     "inspect": "mmviz.commands.inspect",
+    "explain": "mmviz.commands.explain",
     "train": "mmviz.commands.train",
     "demo-corpus": "mmviz.commands.demo_corpus",
     "score": "mmviz.commands.score",

@@ -27,3 +27,19 @@ def test_build_default_small_writes_a_loadable_checkpoint_and_model_card(tmp_pat
     model, _, h = load_checkpoint(out)
     assert h == card["checkpoint_hash"]
     assert model.cfg.audio_features and model.cfg.visual_features  # trained on the pipeline's named descriptors
+
+
+def test_the_shipped_default_model_loads_and_matches_its_model_card(repo_root):
+    """The dashboard's default: committed weights, the card's hash, sensible predictions on demo clips."""
+    from mmviz.features.extract import extract_features
+    from mmviz.inference.runner import ModelRunner
+
+    card = json.loads((repo_root / "models" / "default" / "evaluation.json").read_text())
+    runner = ModelRunner.from_checkpoint()  # no argument: models/default
+    assert runner.checkpoint_hash == card["checkpoint_hash"]
+    assert card["heldout"]["model: fused head"]["MAE"] < min(v["MAE"] for k, v in card["heldout"].items() if k.startswith("baseline"))
+    clips = repo_root / "mmviz" / "demo" / "clips"
+    # demo001: only the face carries the (strongly negative) label; demo002: the words, strongly positive
+    feats = [extract_features(clips / f"{c}.mp4", sidecar=clips / f"{c}.txt") for c in ("demo001", "demo002")]
+    neg, pos = runner.inspect(feats)
+    assert neg.predictions.fused < 0 < pos.predictions.fused

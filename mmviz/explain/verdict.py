@@ -44,8 +44,8 @@ def verdict_from_values(phi: dict, interaction: float = 0.0) -> tuple[str, str, 
     direction = "up" if phi.get(top, 0.0) >= 0 else "down"
     if up and down:
         kind = "conflicting"
-        text = (f"The modalities disagree: {_join(up)} push{'es' if len(up) == 1 else ''} the score up while "
-                f"{_join(down)} pull{'s' if len(down) == 1 else ''} it down; the score follows {WORDS[top]} "
+        text = (f"The modalities disagree: {_join(up)} push{'es' if _singular(up) else ''} the score up while "
+                f"{_join(down)} pull{'s' if _singular(down) else ''} it down; the score follows {WORDS[top]} "
                 f"({shares[top]:.0%} of the evidence).")
     elif shares[top] >= DOMINANT:
         kind = "dominant"
@@ -71,3 +71,8 @@ def verdict(shapley: ModalityShapley, settings: ExplainSettings | None = None) -
     if absent:
         text += f" ({_join(absent).capitalize()} {'is' if len(absent) == 1 else 'are'} missing from this clip and count as 0.)"
     return Verdict(kind, top, text, shares, RULE, s, s.seed)  # build
+
+
+def _singular(mods) -> bool:
+    """Grammatical number of the joined names ("the words" is plural, "the voice" singular)."""
+    return len(mods) == 1 and not WORDS[mods[0]].endswith("words")

@@ -23,7 +23,7 @@ from mmviz.data.dataset import LabelledClip, load_features_dir
 
 SIZES = {
     # name: (templates, mosi, vader, epochs, batch)
-    "full": (500, 400, 250, 10, 16),
+    "full": (500, 400, 250, 4, 16),
     "small": (16, 8, 0, 1, 8),
 }
 
@@ -144,6 +144,12 @@ The fused head's Acc-2 is {fused['Has0_acc_2']:.3f}; the best unimodal baseline 
 
 ## Real human labels: CMU-MOSI dev, text path only
 {mosi_txt}. MOSI dev sentences were excluded from training.
+
+## Training notes
+The fusion-token embeddings are kept at their seeded initial values (`train_fusion_tokens=False`),
+so their states up to the first fusion block are computed once per transcript; every later
+LM layer's fusion path, the six gated blocks, the audio-visual encoder and all heads train. This
+halves the CPU cost of a step.
 
 ## Rebuild
 ```bash
