@@ -7,7 +7,6 @@ random model, with a warning in the page, if that checkpoint is missing from the
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -52,11 +51,10 @@ def load_runner(spec: str) -> ModelRunner:
 
 
 def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """sha256 of a file's bytes: the cache key of everything computed about it."""
+    from mmviz.data.scoring import file_sha256
+
+    return file_sha256(path)
 
 
 def extract(path: Path, *, transcript: str | None, sidecar: Path | None, filename: str, progress: Progress | None,
