@@ -102,14 +102,25 @@ class AppService:
         return feats
 
     # ---- records
+    def _record_path(self, kind: str, r: ModelRunner, feats: ClipFeatures) -> Path:
+        """Where a record about this clip (and transcript) through this checkpoint is kept."""
+        return self.cache / "app" / kind / r.checkpoint_hash / f"{feats.content_hash}-{_words_key(feats)}.json"
+
+    @staticmethod
+    def _load_cached(p: Path):
+        """The saved record at ``p``, or None when absent or unreadable (it is then recomputed)."""
+        if not p.exists():
+            return None
+        try:
+            return load_record(p)
+        except MmvizError:
+            return None
+
     def inspection(self, feats: ClipFeatures, runner: ModelRunner | None = None, label: float | None = None) -> Inspection:
         r = runner or self.runner
-        p = self.cache / "app" / "inspections" / r.checkpoint_hash / f"{feats.content_hash}-{_words_key(feats)}.json"
-        if p.exists():
-            try:
-                return load_record(p)
-            except MmvizError:
-                pass
+        p = self._record_path("inspections", r, feats)
+        if (found := self._load_cached(p)) is not None:
+            return found
         ins = r.inspect([feats], labels=[label])[0]
         save_record(ins, p)
         return ins
@@ -117,12 +128,9 @@ class AppService:
     def explanation(self, feats: ClipFeatures, ins: Inspection, runner: ModelRunner | None = None,
                     other: ClipFeatures | None = None, progress=None) -> ClipExplanation:
         r = runner or self.runner
-        p = self.cache / "app" / "explanations" / r.checkpoint_hash / f"{feats.content_hash}-{_words_key(feats)}.json"
-        if p.exists():
-            try:
-                return load_record(p)
-            except MmvizError:
-                pass
+        p = self._record_path("explanations", r, feats)
+        if (found := self._load_cached(p)) is not None:
+            return found
         from mmviz.app_service.adapt import to_view
         from mmviz.explain import explain_clip
 
