@@ -135,6 +135,8 @@ def main() -> None:
     settings = ExplainSettings(seed=args.seed, ig_steps=args.ig_steps, word_steps=args.word_steps)
     rng = np.random.default_rng(args.seed)
     top_hits, span_hits, del_attr, del_rand, complete, deltas, skipped = [], [], [], [], [], [], []
+    by_group: dict[str, list[bool]] = {}  # top-modality hits per decisive modality and per scenario
+    misses: list[str] = []
     sh, ig, ta = get_explainer("shapley"), get_explainer("integrated_gradients"), get_explainer("time_attribution")
     t0 = time.perf_counter()
     for r, fe in zip(rows, feats):
@@ -151,6 +153,11 @@ def main() -> None:
         decisive = (r.get("decisive_modality") or "none").strip()
         if decisive in ("text", "audio", "visual"):
             top_hits.append(s.top == decisive)
+            by_group.setdefault(f"decisive {decisive}", []).append(s.top == decisive)
+            by_group.setdefault(f"scenario {r.get('scenario') or '?'}", []).append(s.top == decisive)
+            if s.top != decisive:
+                misses.append(f"{r['clip_id']}: planted {decisive}, top {s.top} ("
+                              + ", ".join(f"{m} {v:+.2f}" for m, v in s.values.items()) + f"; f(x) {ctx.prediction:+.2f})")
         a, b = r.get("decisive_span_start", ""), r.get("decisive_span_end", "")
         if a and b and t.top_window is not None:
             _, ws, we = t.top_window
@@ -182,6 +189,11 @@ def main() -> None:
     for path in ("audio+visual", "text"):
         errs = [e for p_, e in deltas if p_ == path]
         print(f"| IG relative completeness error, {path} path (median) | {median(errs)} | {len(errs)} |")
+    print("\n| top modality agreement by group | value | clips |\n|---|---|---|")
+    for g_ in sorted(by_group):
+        print(f"| {g_} | {share(by_group[g_])} | {len(by_group[g_])} |")
+    for m_ in misses:
+        print(f"miss {m_}")
     print(f"\nexplained in {elapsed:.0f} s; settings: IG {settings.ig_steps} steps, words {settings.word_steps} steps, "
           f"baseline {settings.baseline}, seed {settings.seed}; chance level for the top modality is about 0.33")
     for s_ in skipped:

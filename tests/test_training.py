@@ -89,3 +89,52 @@ def test_features_folder_round_trip(tmp_path):
     data = load_features_dir(tmp_path)
     assert [d.split for d in data] == ["valid", "train", "train"]
     assert data[2].label == 1.0 and data[2].features.audio.n_steps == 30
+
+
+def _audio_relabel(clip: LabelledClip, dropped: tuple[str, ...]) -> float | None:
+    """In ``_learnable`` only the audio carries the label: without audio it would be neutral."""
+    return 0.0 if "audio" in dropped else clip.label
+
+
+def test_modality_dropout_removes_modalities_the_way_explainers_do_and_relabels():
+    import random
+
+    from mmviz.training.modality_dropout import DROP_SETS, with_dropout
+
+    data = _learnable(40)
+    data[0] = LabelledClip(data[0].features, data[0].label, "train", {})
+    unlabelled = lambda clip, dropped: None if clip is data[0] else _audio_relabel(clip, dropped)  # noqa: E731
+    out = with_dropout(data, 1.0, unlabelled, random.Random(0))
+    assert out[0] == (data[0].features, data[0].label), "a clip without a rule stays complete"
+    seen = set()
+    for clip, (feats, target) in zip(data[1:], out[1:]):
+        gone = tuple(m for m, missing in (("text", not feats.words),
+                                           ("audio", feats.audio is None or np.isnan(feats.audio.values).all()),
+                                           ("visual", feats.visual is None or np.isnan(feats.visual.values).all())) if missing)
+        assert gone, "rate 1.0 removes at least one modality from every clip"
+        seen.add(gone)
+        assert target == (0.0 if "audio" in gone else clip.label)
+    assert len(seen) >= 5 and seen <= set(DROP_SETS)
+    assert with_dropout(data, 0.0, unlabelled, random.Random(0)) == [(c.features, c.label) for c in data]
+    assert with_dropout(data, 1.0, None, random.Random(0)) == [(c.features, c.label) for c in data]
+
+
+def test_a_model_trained_with_modality_dropout_answers_the_relabelled_question(tmp_path):
+    """Without its audio (the only informative modality) the model should say "neutral"."""
+    import dataclasses
+
+    from mmviz.explain.ablate import remove
+    from mmviz_models.checkpoint import load_checkpoint
+
+    data = _learnable(96)
+    s = TrainSettings(epochs=8, batch_size=16, lr=3e-3, patience=10, train_fusion_tokens=False, modality_dropout=0.5)
+    summary = train(tiny_config(), data, tmp_path, s, progress=False, log=lambda m: None, relabel=_audio_relabel)
+    model, bb, _ = load_checkpoint(tmp_path)
+    valid = [c for c in data if c.split == "valid"]
+    labels = np.array([c.label for c in valid])
+    assert summary["best_valid_mae"] < 0.8 * np.abs(labels - labels.mean()).mean()
+    for how in ("mean", "absent"):
+        no_audio = [dataclasses.replace(c, features=remove(c.features, ("audio",), how), label=0.0) for c in valid]
+        assert evaluate(model, bb.tokenizer, no_audio)["fused"]["MAE"] < 0.6, how
+    no_text = [dataclasses.replace(c, features=remove(c.features, ("text",))) for c in valid]
+    assert evaluate(model, bb.tokenizer, no_text)["fused"]["MAE"] < 0.8 * np.abs(labels - labels.mean()).mean()

@@ -60,3 +60,20 @@ def demo_label(text_valence: float, vocal_valence: float, facial_valence: float)
     if abs(vals[best]) >= SALIENCE:
         return Label(round(vals[best], 3), MODALITIES[best], conflict)
     return Label(0.0, "none", conflict)
+
+
+def label_without(meta: dict, dropped: tuple[str, ...]) -> float | None:
+    """The label a generated clip would have with the ``dropped`` modalities removed.
+
+    A removed cue carries no valence, so the rule is applied with that valence set to 0
+    (``meta`` holds the planted ``text_valence``, ``vocal_valence``, ``facial_valence``).
+    None when the clip's metadata has no planted valences (real data: no rule to apply).
+    """
+    keys = {"text": "text_valence", "audio": "vocal_valence", "visual": "facial_valence"}
+    try:
+        vals = {m: float(meta[k]) for m, k in keys.items()}
+    except (KeyError, TypeError, ValueError):
+        return None
+    if any(v != v for v in vals.values()):  # NaN: not a planted clip
+        return None
+    return demo_label(*(0.0 if m in dropped else vals[m] for m in MODALITIES)).value

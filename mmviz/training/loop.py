@@ -24,6 +24,7 @@ from mmviz.data.dataset import LabelledClip, feature_stats
 from mmviz.data.metrics import mmsa_metrics
 from mmviz.errors import DatasetError
 from mmviz.inference.batching import make_inputs, tokenize
+from mmviz.training.modality_dropout import Relabel, with_dropout
 from mmviz.training.state import load_optimizer, save_optimizer
 from mmviz_models.backbone import load_backbone
 from mmviz_models.checkpoint import load_checkpoint, save_checkpoint
@@ -49,6 +50,9 @@ class TrainSettings:
     #: transcript (``FusionModel.precompute_fusion``): each step then runs only the LM layers
     #: from the first block on, about half the work on a CPU. Blocks, encoder and heads train.
     train_fusion_tokens: bool = True
+    #: Share of training clips shown with a random set of modalities removed and relabelled by
+    #: ``train(relabel=...)`` (see ``mmviz.training.modality_dropout``); 0 = complete clips only.
+    modality_dropout: float = 0.0
 
 
 def seed_everything(seed: int) -> None:
@@ -121,8 +125,13 @@ def train(
     device: str = "cpu",
     log: Callable[[str], None] = print,
     progress: bool = True,
+    relabel: Relabel | None = None,
 ) -> dict:
-    """Train and write the best checkpoint to ``out_dir``; returns the training summary."""
+    """Train and write the best checkpoint to ``out_dir``; returns the training summary.
+
+    ``relabel(clip, dropped)`` gives the target of a clip with modalities removed (needed for
+    ``settings.modality_dropout``; validation always uses complete clips).
+    """
     out = Path(out_dir)
     tr = [c for c in data if c.split == "train"]
     va = [c for c in data if c.split == "valid"]
@@ -165,14 +174,15 @@ def train(
         model.train()
         g = torch.Generator().manual_seed(settings.seed * 1000 + epoch)
         order = torch.randperm(len(tr), generator=g).tolist()
+        drop_rng = random.Random(settings.seed * 1000 + epoch)  # per epoch: a resumed run repeats it
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
         losses = []
         for b in bar:
             idx = order[b * settings.batch_size : (b + 1) * settings.batch_size]
-            batch = [tr[i] for i in idx]
-            x = make_inputs([c.features for c in batch], tok, cfg).to(device)
-            y = torch.tensor([c.label for c in batch], dtype=torch.float32, device=device)
-            o = model(x, prefix=prefixes.batch([c.features.transcript for c in batch]))
+            batch = with_dropout([tr[i] for i in idx], settings.modality_dropout, relabel, drop_rng)
+            x = make_inputs([f for f, _ in batch], tok, cfg).to(device)
+            y = torch.tensor([t for _, t in batch], dtype=torch.float32, device=device)
+            o = model(x, prefix=prefixes.batch([f.transcript for f, _ in batch]))
             loss, parts = fusion_loss(o, y, cfg, pol)
             opt.zero_grad(set_to_none=True)
             loss.backward()
