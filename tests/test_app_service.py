@@ -93,3 +93,14 @@ def test_slices():
     t = add_slices(pd.DataFrame({"label": [1.0, -1.0], "pred_fused": [0.5, 0.5], "pred_text": [1, -1], "pred_audio": [0, 0],
                                  "pred_visual": [0, 0], "duration": [3, 7], "face_present": [1, 0]}))
     assert list(t["correct"]) == [True, False] and list(t["length"]) == ["< 4 s", "> 6 s"]
+
+
+def test_the_server_warms_the_model_up_in_the_background_without_caching_anything(tmp_path):
+    svc = AppService("tiny", tmp_path)
+    t = svc.start_warm_up()
+    t.join(timeout=120)
+    assert not t.is_alive()
+    assert svc.warm_up() > 0  # the same work, timed, in the foreground
+    assert not (tmp_path / "app" / "explanations").exists() and not (tmp_path / "app" / "inspections").exists()
+    res = svc.analyze(clip_for(svc.runner, 3))  # the lock was released: requests still run
+    assert res.explanation.source == "mmviz.explain"

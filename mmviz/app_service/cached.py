@@ -23,7 +23,9 @@ def app_cache() -> Path:
 
 @st.cache_resource(show_spinner="Loading the model (once per server)…")
 def _service(spec: str, cache: str) -> AppService:
-    return AppService(spec, Path(cache))
+    svc = AppService(spec, Path(cache))
+    svc.start_warm_up()  # once per server, in the background (see AppService.warm_up)
+    return svc
 
 
 def get_service(spec: str | None = None) -> AppService:

