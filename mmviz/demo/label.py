@@ -27,6 +27,7 @@ Hand-computed cases (also in tests/test_demo_label.py):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 MODALITIES: tuple[str, ...] = ("text", "audio", "visual")
@@ -74,6 +75,6 @@ def label_without(meta: dict, dropped: tuple[str, ...]) -> float | None:
         vals = {m: float(meta[k]) for m, k in keys.items()}
     except (KeyError, TypeError, ValueError):
         return None
-    if any(v != v for v in vals.values()):  # NaN: not a planted clip
+    if any(math.isnan(v) for v in vals.values()):  # not a planted clip
         return None
     return demo_label(*(0.0 if m in dropped else vals[m] for m in MODALITIES)).value
