@@ -13,7 +13,8 @@ heads -> outputs.
   ("read nothing"), then the audio steps, then the visual steps, each with a modality
   embedding and a time encoding in clip seconds. A cross-attention row therefore says which
   modality and which moment a token read.
-* Heads: fused (mean of fusion tokens), text-only (mean of text states), audio-only and
+* Heads: fused (mean of fusion tokens, beside the mean text state when
+  ``cfg.fused_reads_text``), text-only (mean of text states), audio-only and
   visual-only (pooled encoder outputs), and a per-token head.
 * The forward pass is split in two, which is exactly equivalent to running the LM over
   ``[text; fusion tokens]`` at once: :meth:`FusionModel.encode_text` runs the frozen LM over
@@ -316,7 +317,7 @@ class FusionModel(nn.Module):
             )
             for i, layer in enumerate(inner.layers)
         )
-        self.head_fused = _head(D, cfg.head_hidden, cfg.dropout)
+        self.head_fused = _head(2 * D if cfg.fused_reads_text else D, cfg.head_hidden, cfg.dropout)
         self.head_text = _head(D, cfg.head_hidden, cfg.dropout)
         self.head_audio = _head(cfg.av_dim, cfg.head_hidden, cfg.dropout)
         self.head_visual = _head(cfg.av_dim, cfg.head_hidden, cfg.dropout)
@@ -445,9 +446,10 @@ class FusionModel(nn.Module):
 
         fus_n = self.final_norm(f)  # (B, N, D)
         emb_fused = fus_n.mean(1)  # (B, D)
+        fused_in = torch.cat([emb_fused, prefix.emb_text.to(emb_fused.dtype)], -1) if self.cfg.fused_reads_text else emb_fused  # (B, 2D) | (B, D)
         gates = torch.stack([b.gates() for b in self.blocks]) if self.blocks else torch.zeros(0, 2)  # (n_blocks, 2)
         return FusionOutput(
-            pred_fused=self.head_fused(emb_fused).squeeze(-1),
+            pred_fused=self.head_fused(fused_in).squeeze(-1),
             pred_text=self.head_text(prefix.emb_text).squeeze(-1),
             pred_audio=self.head_audio(emb_audio).squeeze(-1),
             pred_visual=self.head_visual(emb_visual).squeeze(-1),

@@ -39,7 +39,13 @@ def test_the_shipped_default_model_loads_and_matches_its_model_card(repo_root):
     assert runner.checkpoint_hash == card["checkpoint_hash"]
     assert card["heldout"]["model: fused head"]["MAE"] < min(v["MAE"] for k, v in card["heldout"].items() if k.startswith("baseline"))
     clips = repo_root / "mmviz" / "demo" / "clips"
-    # demo001: only the face carries the (strongly negative) label; demo020: only the voice, strongly positive
-    feats = [extract_features(clips / f"{c}.mp4", sidecar=clips / f"{c}.txt") for c in ("demo001", "demo020")]
-    neg, pos = runner.inspect(feats)
+    # demo001: only the face carries the (strongly negative) label; demo020: only the voice, strongly
+    # positive; demo002: only the words ("so the movie was excellent", text valence +2.6)
+    feats = [extract_features(clips / f"{c}.mp4", sidecar=clips / f"{c}.txt") for c in ("demo001", "demo020", "demo002")]
+    neg, pos, words = runner.inspect(feats)
     assert neg.predictions.fused < -1 and pos.predictions.fused > 1
+    assert words.predictions.fused > 1  # the model reads the words (the previous default said +0.04)
+
+    from mmviz.explain import get_explainer
+
+    assert get_explainer("shapley").explain(runner, feats[2]).top == "text"

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mmviz.inference.batching import FeatureMismatchError, make_inputs
-from mmviz.testing.tiny import synthetic_clip, tiny_config, tiny_model
+from mmviz.testing.tiny import synthetic_clip, tiny_config, tiny_model, tiny_runner
 from mmviz_models.config import FusionConfig
 from mmviz_models.fusion import FusionInputs
 
@@ -125,7 +125,12 @@ def _joint_reference(model, x):
         h = layer.lm_layer(h, attention_mask=mask, position_embeddings=pos_emb)
         if layer.block is not None:
             h = torch.cat([h[:, :L], layer.block(h[:, L:], kv, kv_mask)[0]], 1)
-    return model.head_fused(model.final_norm(h[:, L:]).mean(1)).squeeze(-1)
+    fused = model.final_norm(h[:, L:]).mean(1)
+    if model.cfg.fused_reads_text:
+        text_n = model.final_norm(h[:, :L])
+        m = x.text_mask[..., None].float()
+        fused = torch.cat([fused, (text_n * m).sum(1) / m.sum(1).clamp_min(1.0)], -1)
+    return model.head_fused(fused).squeeze(-1)
 
 
 def test_split_text_then_fusion_pass_equals_one_joint_pass(tiny_runner):
@@ -171,3 +176,33 @@ def test_fusion_states_before_the_first_block_can_be_reused():
     torch.testing.assert_close(fast.pred_fused, full.pred_fused, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(fast.token_states, full.token_states, atol=1e-5, rtol=1e-5)
     assert len(fast.cross_attention) == len(full.cross_attention)
+
+
+def test_the_fused_head_reads_the_text_state_directly():
+    """The skip from the mean text state: with the head's weights on the fusion-token half of its
+    input zeroed, the fused prediction still follows the words, and the audio/video reach it
+    only through the head's shared LayerNorm statistics (a far smaller effect)."""
+    cfg = tiny_config()
+    assert cfg.fused_reads_text
+    runner = tiny_runner(cfg)
+    model = runner.model
+    D = model.d_model
+    first = model.head_fused[1]
+    assert first.in_features == 2 * D
+    with torch.no_grad():
+        first.weight[:, :D] = 0.0
+    a, b, c = synthetic_clip(0, text="what a wonderful film"), synthetic_clip(0, text="no"), synthetic_clip(5, text="no")
+    with torch.no_grad():
+        p = model(runner.inputs([a, b, c])).pred_fused
+    by_words, by_av = abs(float(p[0] - p[1])), abs(float(p[1] - p[2]))
+    assert by_words > 1e-3
+    assert by_av < by_words / 20
+
+
+def test_configs_written_before_the_text_skip_load_without_it():
+    d = tiny_config().to_dict()
+    del d["fused_reads_text"]
+    old = FusionConfig.from_dict(d)
+    assert not old.fused_reads_text
+    model = tiny_runner(old).model
+    assert model.head_fused[1].in_features == model.d_model

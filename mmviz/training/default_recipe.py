@@ -25,7 +25,7 @@ from mmviz.data.dataset import LabelledClip, load_features_dir
 
 SIZES = {
     # name: (templates, mosi, vader, epochs, batch)
-    "full": (500, 400, 250, 10, 16),
+    "full": (500, 400, 250, 12, 16),
     "small": (16, 8, 0, 1, 8),
 }
 
@@ -153,6 +153,12 @@ The fused head's Acc-2 is {fused['Has0_acc_2']:.3f}; the best unimodal baseline 
 {mosi_txt}. MOSI dev sentences were excluded from training.
 
 ## Training notes
+The fused head reads the mean fusion-token state *and* the mean text state (`fused_reads_text`).
+Without that skip the previous default model ignored the words entirely (its prediction for "so
+the movie was excellent" with neutral voice and face was +0.04), because the frozen LM gives
+the fusion tokens' fixed query vectors only an incidental view of the text. With it, the
+planted modality is the top Shapley modality on every decisive demo clip (`bench/faithfulness.py`).
+
 The fusion-token embeddings are kept at their seeded initial values (`train_fusion_tokens=False`),
 so their states up to the first fusion block are computed once per transcript; every later
 LM layer's fusion path, the six gated blocks, the audio-visual encoder and all heads train. This
