@@ -88,6 +88,9 @@ if ui.ERROR in st.session_state:
 res = ui.current()
 if res is None:
     st.info("Upload a clip or open a demo clip to see the model's prediction and why.")
+    if len(demo):  # also loads the browser's chart code now, not after the first click (about 1.5 s)
+        with st.container(key="demo-overview"):
+            ui.chart(dfig.demo_overview(demo), key="demo_overview")
     st.stop()
 
 ins, ex, feats = res.inspection, res.explanation, res.features

@@ -99,3 +99,16 @@ def compare_bars(a: dict, b: dict, name_a: str, name_b: str, title: str = "Compa
                      go.Bar(x=keys, y=[b[k] for k in keys], name=html.escape(name_b))])
     fig.update_layout(**LAYOUT, height=320, barmode="group", title=title)
     return fig
+
+
+def demo_overview(table: pd.DataFrame) -> go.Figure:
+    """How many demo clips each modality decides, split by scenario: what an analyst can expect
+    to find before opening one (the answers are planted, see ``mmviz.demo.label``)."""
+    order = ["text", "audio", "visual", "none"]
+    t = table.assign(decisive=table.get("decisive_modality", pd.Series(["none"] * len(table))).fillna("none").astype(str),
+                     scenario=table.get("scenario", pd.Series(["?"] * len(table))).fillna("?").astype(str))
+    counts = t.groupby(["decisive", "scenario"]).size().reset_index(name="clips")
+    fig = px.bar(counts, x="decisive", y="clips", color="scenario", category_orders={"decisive": order},
+                 labels={"decisive": "decisive modality (planted)", "clips": "demo clips"})
+    fig.update_layout(**LAYOUT, height=260, title="The demo set: which modality decides each clip")
+    return fig
