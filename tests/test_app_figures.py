@@ -45,3 +45,12 @@ def test_dataset_figures(res_ds):
 def test_word_html_is_escaped():
     out = F.word_attribution_html(["<script>alert(1)</script>", "ok"], [0.5, -0.5])
     assert "<script>" not in out and "&lt;script&gt;" in out
+
+
+def test_demo_overview_counts_clips_by_planted_decisive_modality():
+    import pandas as pd
+
+    t = pd.DataFrame({"decisive_modality": ["text", "audio", "audio", None], "scenario": ["single", "single", "conflict", "neutral"]})
+    fig = F.demo_overview(t)
+    counted = {(tr.name, x): y for tr in fig.data for x, y in zip(tr.x, tr.y)}
+    assert counted == {("single", "text"): 1, ("single", "audio"): 1, ("conflict", "audio"): 1, ("neutral", "none"): 1}

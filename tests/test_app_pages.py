@@ -42,6 +42,7 @@ def test_clip_review_empty_then_demo_clip():
     at.run()
     ok(at)
     assert any("Upload a clip" in i.value for i in at.info)
+    assert at.get("plotly_chart")  # the demo-set overview, before any clip is opened
     open_demo(at)
     res = at.session_state[ui.RESULT]
     labels = [m.label for m in at.metric]

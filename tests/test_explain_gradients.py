@@ -25,7 +25,9 @@ def audio_toy():
 
 def test_ig_totals_and_small_delta_on_the_tiny_model(tiny_runner):
     clip = synthetic_clip(0)
-    rec = IG.explain(tiny_runner, clip, ExplainSettings(ig_steps=16, word_steps=32))
+    # the text path reaches the fused head twice (fusion tokens and the mean-text skip): a curved
+    # path that needs more steps than the audio+visual one to converge (32 steps: 0.26, 128: 0.003)
+    rec = IG.explain(tiny_runner, clip, ExplainSettings(ig_steps=16, word_steps=128))
     assert set(rec.totals) == {"text", "audio", "visual"}
     assert abs(rec.deltas["audio+visual"]) < 1e-4
     assert completeness_error(rec) < 0.1

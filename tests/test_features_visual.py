@@ -37,3 +37,16 @@ def test_still_frames_have_no_motion_energy():
     m = visual_features(frames, np.array([0.05, 0.15, 0.25]))
     assert np.allclose(m.column("motion_energy")[1:], 0)
     assert m.step == pytest.approx(0.1)
+
+
+def test_two_users_can_extract_faces_at_the_same_time():
+    """A server runs requests on several threads; the same frames give the same descriptors on each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = face_frames(12, size=(480, 360))
+    times = (np.arange(12) + 0.5) / 10
+    alone = visual_features(frames, times).values
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: visual_features(frames, times).values, range(8)))
+    for r in results:
+        np.testing.assert_array_equal(r, alone)

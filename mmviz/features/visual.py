@@ -10,7 +10,7 @@ on the clip's resolution.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 
 import numpy as np
 
@@ -26,14 +26,26 @@ DETECT_HEIGHT = 240
 DETECTOR = "opencv-haar:frontalface_default+smile+eye"
 
 
-@lru_cache(maxsize=None)
-def _cascade(name: str):
-    import cv2
+_PER_THREAD = threading.local()
 
-    c = cv2.CascadeClassifier(cv2.data.haarcascades + name)
-    if c.empty():  # pragma: no cover — broken OpenCV install
-        raise RuntimeError(f"OpenCV Haar cascade {name} could not be loaded")
-    return c
+
+def _cascade(name: str):
+    """This thread's copy of a Haar cascade.
+
+    Why per thread: a ``CascadeClassifier`` keeps scratch state between calls, so two threads
+    detecting with one classifier at once fail inside OpenCV (``getScaleData`` assertion). A
+    dashboard server runs each user's request, and its own warm-up, on separate threads.
+    Loading the three cascades takes about 15 ms.
+    """
+    cache = _PER_THREAD.__dict__.setdefault("cascades", {})
+    if name not in cache:
+        import cv2
+
+        c = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+        if c.empty():  # pragma: no cover — broken OpenCV install
+            raise RuntimeError(f"OpenCV Haar cascade {name} could not be loaded")
+        cache[name] = c
+    return cache[name]
 
 
 def _grey_small(frame: np.ndarray) -> np.ndarray:
