@@ -48,7 +48,9 @@ def pick_clip(tmp: Path, seconds: float = 10.0) -> Path:
         piece = spoken.audio[: len(audio) - int(0.3 * sr)]
         audio[int(0.3 * sr) : int(0.3 * sr) + len(piece)] = piece
         frames = render_face(seconds, fps, 1.5, seed=0)
-        return write_clip(tmp / "bench10s.mp4", frames, fps, audio, sr) or tmp / "bench10s.mp4"
+        path = tmp / "bench10s.mp4"
+        write_clip(path, frames, fps, audio, sr)
+        return path
     except Exception as e:  # noqa: BLE001 - no espeak-ng: still time the page, without real speech
         print(f"(no demo-style clip: {e}; using a generated tone clip)")
         return write_test_clip(tmp / "bench10s.mp4", seconds=seconds)

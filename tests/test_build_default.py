@@ -40,7 +40,7 @@ def test_the_shipped_default_model_loads_and_matches_its_model_card(repo_root):
     assert card["heldout"]["model: fused head"]["MAE"] < min(v["MAE"] for k, v in card["heldout"].items() if k.startswith("baseline"))
     clips = repo_root / "mmviz" / "demo" / "clips"
     # demo001: only the face carries the (strongly negative) label; demo020: only the voice, strongly
-    # positive; demo002: only the words ("so the movie was excellent", text valence +2.6)
+    # positive; demo002: the words decide ("so the movie was excellent", +2.6, over a voice at -1.1)
     feats = [extract_features(clips / f"{c}.mp4", sidecar=clips / f"{c}.txt") for c in ("demo001", "demo020", "demo002")]
     neg, pos, words = runner.inspect(feats)
     assert neg.predictions.fused < -1 and pos.predictions.fused > 1
