@@ -10,10 +10,11 @@ import streamlit as st
 from mmviz.app_service import cached, ui
 from mmviz.app_service.datasets import cached_dataset, dataset_features, demo_rows
 from mmviz.app_service.service import MAX_UPLOAD_MB
-from mmviz.app_service.views import MODALITIES, sentiment_class
 from mmviz.errors import MmvizError
 from mmviz.figures import clip as cf
 from mmviz.figures import dataset as dfig
+from mmviz.records.modalities import MODALITIES
+from mmviz.records.sentiment import sentiment_class
 
 st.title("Clip review")
 svc = cached.service_or_stop()
@@ -80,6 +81,11 @@ with st.container(key="clip-input", border=True):
         if st.button("Open demo clip", key="open_demo", disabled=not names):
             st.session_state[ui.OPEN] = demo.iloc[names.index(pick)].to_dict()
             st.rerun()
+        saved = st.file_uploader("Or open a saved analysis (`mmviz explain --out`: the .json and its .npz)", key="saved_record",
+                                 type=["json", "npz"], accept_multiple_files=True)
+        if st.button("Open saved analysis", key="open_saved", disabled=not saved):
+            run_analysis(lambda progress, saved=saved: svc.open_uploaded_record([(f.name, f.getvalue()) for f in saved]),
+                         "Opening the saved analysis…")
 
 if ui.ERROR in st.session_state:
     with st.container(key="clip-error"):
@@ -105,11 +111,12 @@ with st.container(key="prediction-card", border=True):
     m[2].metric("Audio head", f"{p.audio:+.2f}")
     m[3].metric("Visual head", f"{p.visual:+.2f}")
     m[4].metric("Label", "—" if res.label is None else f"{res.label:+.2f}")
-    st.markdown(f"**Verdict: {ex.verdict}.** {ui.plain(ex.verdict_text)}")
+    if ex.verdict is not None:
+        st.markdown(f"**Verdict: {ex.verdict.kind}.** {ui.plain(ex.verdict.text)}")
     st.caption(f"7-class: {sentiment_class(p.fused, 7)} · transcript: {feats.transcript_source} · "
-               f"{feats.duration:.1f} s · checkpoint {ins.checkpoint_hash[:12]} · explanations: {ex.source}")
-    for w in res.notes:
-        st.warning(w)
+               f"{feats.duration:.1f} s · checkpoint {ins.checkpoint_hash[:12]} · explained {ex.created} (mmviz {ex.mmviz_version})")
+    for w in res.warnings:
+        st.warning(ui.plain(w))
 
 # ---- player + timeline
 seek = float(st.session_state.get(ui.SEEK, 0.0))
@@ -126,13 +133,13 @@ with left:
         choice = st.selectbox("Jump to word", ["—"] + labels, key="word_jump")
         if choice != "—":
             t = feats.words[labels.index(choice)].start
-            if abs(t - seek) > 1e-6 and st.session_state.get("_last_word") != choice:
-                st.session_state["_last_word"] = choice
+            if abs(t - seek) > 1e-6 and st.session_state.get(ui.LAST_WORD) != choice:
+                st.session_state[ui.LAST_WORD] = choice
                 st.session_state[ui.SEEK] = t
                 st.rerun()
 with right:
     with st.container(key="timeline"):
-        ev = ui.chart(cf.timeline(feats, ex, ins, decisive_span=res.decisive_span, cursor=seek), key=f"tl-{res.key}",
+        ev = ui.chart(cf.timeline(feats, ex, decisive_span=res.decisive_span, cursor=seek), key=f"tl-{res.key}",
                       on_select="rerun", selection_mode="points")
         pts = (ev or {}).get("selection", {}).get("points", []) if ev else []
         if pts:
@@ -149,7 +156,7 @@ with st.container(key="attention-heatmap", border=True):
                         format_func=lambda i: f"block {i} (after LM layer {ins.block_layers[i]})")
     heads = ["mean"] + list(range(ins.cross_attention.shape[1]))
     head = b.selectbox("Head", heads, key="att_head")
-    ui.chart(cf.attention_heatmap(ins, block, None if head == "mean" else int(head)), key="att_chart")
+    ui.chart(cf.attention_heatmap(ex.attention, block, None if head == "mean" else int(head)), key="att_chart")
 
 with st.container(key="fusion-inspector", border=True):
     st.subheader("Fusion-token inspector", anchor=False)
@@ -159,7 +166,7 @@ with st.container(key="fusion-inspector", border=True):
     with c[1]:
         ui.chart(cf.token_norms(ins), key="norms")
     with c[2]:
-        ui.chart(cf.token_modality_share(ins), key="share")
+        ui.chart(cf.token_modality_share(ex), key="share")
 
 with st.container(key="contributions", border=True):
     st.subheader("Modality contributions", anchor=False)
@@ -167,13 +174,14 @@ with st.container(key="contributions", border=True):
     st.caption("Exact Shapley values over the three modalities (a removed modality is replaced by the training mean; "
                "a removed transcript is empty); the interaction is what the modalities do together beyond their separate "
                "effects. Integrated gradients (Captum) per modality beside them"
-               + (f", convergence delta {ex.ig_delta:.3f}." if ex.ig_delta is not None else "."))
-    for n in ex.settings.get("notes", []):
+               + (f", convergence delta {ex.integrated_gradients.delta:.3f}." if ex.integrated_gradients is not None else "."))
+    for n in ex.notes:
         st.caption(ui.plain(n))
 
 with st.container(key="word-attributions", border=True):
     st.subheader("Word attributions", anchor=False)
-    st.markdown(cf.word_attribution_html(ex.words, ex.word_scores), unsafe_allow_html=True)  # every word escaped in the builder
+    wa = ex.word_attributions
+    st.markdown(cf.word_attribution_html(wa.words if wa else (), wa.scores if wa else ()), unsafe_allow_html=True)  # escaped in the builder
     st.caption("Blue pushes the score up, red down (Captum LayerIntegratedGradients on the LM's input embeddings, "
                "pad-token baseline, summed over each word's tokens).")
 
@@ -206,7 +214,7 @@ with st.container(key="counterfactuals", border=True):
                     cfs.append(svc.counterfactual(feats, "swap", modality=mm, other=of)[0])
     except MmvizError as e:
         st.error(str(e))
-    shown = list(ex.counterfactuals) + cfs
+    shown = list(ex.counterfactuals or ()) + cfs
     ui.chart(cf.counterfactual_bars(p.fused, shown), key="cf_chart")
 
 with st.container(key="clip-map", border=True):

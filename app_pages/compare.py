@@ -11,7 +11,6 @@ from mmviz.data.metrics import mmsa_metrics
 from mmviz.errors import MmvizError
 from mmviz.figures import clip as cf
 from mmviz.figures import dataset as dfig
-from mmviz.inference.record import compare_inspections
 
 st.title("Compare checkpoints")
 svc = cached.service_or_stop()
@@ -34,8 +33,8 @@ if what == "Current clip":
     if res is None:
         st.info("Open a clip in Clip review first.")
         st.stop()
-    ia, ib = svc.inspection(res.features, runner=ra), svc.inspection(res.features, runner=rb)
-    diff = compare_inspections(ia, ib)
+    cmp = svc.compare_on_clip(res.features, a, b)
+    ia, ib, diff = cmp.a, cmp.b, cmp.diff
     with st.container(key="compare-clip", border=True):
         st.subheader(f"{res.features.clip_id}", anchor=False)
         pa, pb = ia.predictions, ib.predictions
@@ -49,11 +48,11 @@ if what == "Current clip":
         l, r = st.columns(2)
         with l:
             st.markdown(f"**A** · {ia.checkpoint_hash[:12]}")
-            ui.chart(cf.attention_heatmap(ia, 0), key="cmp_att_a")
+            ui.chart(cf.attention_heatmap(cmp.attention_a, 0), key="cmp_att_a")
             ui.chart(cf.fusion_gates(ia), key="cmp_g_a")
         with r:
             st.markdown(f"**B** · {ib.checkpoint_hash[:12]}")
-            ui.chart(cf.attention_heatmap(ib, 0), key="cmp_att_b")
+            ui.chart(cf.attention_heatmap(cmp.attention_b, 0), key="cmp_att_b")
             ui.chart(cf.fusion_gates(ib), key="cmp_g_b")
 else:
     try:

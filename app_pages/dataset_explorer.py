@@ -53,7 +53,7 @@ except MmvizError as e:
     st.stop()
 
 t = ds.table
-st.session_state["dataset_view"] = ds
+st.session_state[ui.DATASET] = ds
 st.caption(f"{len(t)} clips · {ds.source} · checkpoint {ds.checkpoint_hash[:12]}")
 c1, c2 = st.columns(2)
 color = c1.selectbox("Colour by", list(dfig.COLOR_BY), key="ds_color")

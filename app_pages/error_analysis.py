@@ -14,7 +14,7 @@ from mmviz.figures import dataset as dfig
 
 st.title("Error analysis")
 svc = cached.service_or_stop()
-ds = st.session_state.get("dataset_view")
+ds = st.session_state.get(ui.DATASET)
 if ds is None:
     try:
         ds = cached.get_dataset(svc, "demo")
@@ -36,7 +36,7 @@ with st.container(key="metrics", border=True):
     cols = st.columns(len(keys))
     for c, k in zip(cols, keys):
         c.metric(k.replace("_", " "), "n/a" if not np.isfinite(m[k]) else f"{m[k]:.3f}")
-    st.session_state["dataset_metrics"] = m
+    st.session_state[ui.METRICS] = m
 
 c1, c2 = st.columns(2)
 with c1:

@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from mmviz.app_service import cached, ui
-from mmviz.app_service.views import sentiment_class
 from mmviz.data.metrics import mmsa_metrics
 from mmviz.figures import clip as cf
+from mmviz.records.sentiment import sentiment_class
 from mmviz.report import clip_report, dataset_report
 
 st.title("Reports")
@@ -29,7 +29,7 @@ with st.container(key="report-export", border=True):
             st.download_button(f"Download clip report ({res.features.clip_id})", html_doc.encode(), key="dl_clip",
                                file_name=f"mmviz-{res.features.content_hash[:12]}.html", mime="text/html", type="primary")
     with c2:
-        ds = st.session_state.get("dataset_view")
+        ds = st.session_state.get(ui.DATASET)
         if ds is None:
             st.info("Open the Dataset explorer to export a dataset report.")
         else:
@@ -39,8 +39,8 @@ with st.container(key="report-export", border=True):
             doc = dataset_report(ds.table, metrics, svc.provenance() | {"checkpoint hash": ds.checkpoint_hash}, ds.source)
             st.download_button("Download dataset report", doc.encode(), key="dl_dataset", file_name="mmviz-dataset.html", mime="text/html")
 
-st.toggle("Presentation mode", key="present")
-if st.session_state.get("present"):
+st.toggle("Presentation mode", key=ui.PRESENT)
+if st.session_state.get(ui.PRESENT):
     if res is None:
         st.info("Open a clip in Clip review first.")
         st.stop()
@@ -50,10 +50,11 @@ if st.session_state.get("present"):
     ins, ex, f = res.inspection, res.explanation, res.features
     with st.container(key="presentation", border=True):
         st.header(f"{f.clip_id}: {sentiment_class(ins.predictions.fused)} ({ins.predictions.fused:+.2f})", anchor=False)
-        st.markdown(f"**{ex.verdict.capitalize()}.** {ui.plain(ex.verdict_text)}")
+        if ex.verdict is not None:
+            st.markdown(f"**{ex.verdict.kind.capitalize()}.** {ui.plain(ex.verdict.text)}")
         l, r = st.columns([3, 2])
         with l:
-            fig = cf.timeline(f, ex, ins, decisive_span=res.decisive_span)
+            fig = cf.timeline(f, ex, decisive_span=res.decisive_span)
             fig.update_layout(font=dict(size=16))
             ui.chart(fig, key="pres_tl")
         with r:
@@ -62,4 +63,5 @@ if st.session_state.get("present"):
             fig = cf.contribution_bars(ex)
             fig.update_layout(font=dict(size=16), height=340)
             ui.chart(fig, key="pres_contrib")
-            st.markdown(cf.word_attribution_html(ex.words, ex.word_scores), unsafe_allow_html=True)  # escaped in the builder
+            wa = ex.word_attributions
+            st.markdown(cf.word_attribution_html(wa.words if wa else (), wa.scores if wa else ()), unsafe_allow_html=True)  # escaped

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import time
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from mmviz.errors import MmvizError
 from mmviz.explain import ClipContext, ExplainSettings, get_explainer
 from mmviz.explain.ablate import AV, mask_steps
 from mmviz.explain.integrated_gradients import completeness_error
-from mmviz.features.record import ClipFeatures
+from mmviz.records.features import ClipFeatures
 from mmviz.inference.runner import DEFAULT_CHECKPOINT, ModelRunner
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,18 +43,10 @@ FRACTIONS = np.linspace(0.0, 1.0, 11)
 
 
 def load_features(path: Path, transcript: str) -> ClipFeatures:
-    from mmviz.app_service.backend import file_hash
+    from mmviz.data.scoring import features_for
     from mmviz.data.store import ResultsStore
-    from mmviz.features.extract import extract_features
 
-    store = ResultsStore()
-    skey = "faith-" + hashlib.sha256(transcript.encode()).hexdigest()[:8]
-    h = file_hash(path)
-    feats = store.get_features(h, skey)
-    if feats is None:
-        feats = extract_features(path, transcript=transcript)
-        store.put_features(feats, skey)
-    return feats
+    return features_for(path, ResultsStore(), transcript)
 
 
 def make_runner(checkpoint: str | None, feats: list[ClipFeatures]) -> tuple[ModelRunner, str]:

@@ -35,6 +35,17 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def checkpoint_hash(ckpt_dir: str | Path) -> str:
+    """Hash of what a checkpoint computes: its weights *and* its config.json.
+
+    Why both: the config holds the input normalisation statistics, so two folders with the
+    same weights but other statistics predict differently and must not share cached results.
+    """
+    d = Path(ckpt_dir)
+    parts = [file_hash(d / WEIGHTS)] + ([file_hash(d / CONFIG)] if (d / CONFIG).exists() else [])
+    return parts[0] if len(parts) == 1 else hashlib.sha256("+".join(parts).encode()).hexdigest()[:16]
+
+
 def save_checkpoint(model: FusionModel, out_dir: str | Path, meta: dict[str, Any] | None = None) -> str:
     """Write weights + config (+ free-form meta); returns the checkpoint hash."""
     out = Path(out_dir)
@@ -44,7 +55,7 @@ def save_checkpoint(model: FusionModel, out_dir: str | Path, meta: dict[str, Any
     (out / CONFIG).write_text(model.cfg.to_json())
     if meta is not None:
         (out / META).write_text(json.dumps(meta, indent=1, default=str))
-    return file_hash(out / WEIGHTS)
+    return checkpoint_hash(out)
 
 
 def read_config(ckpt_dir: str | Path) -> FusionConfig:
@@ -98,4 +109,4 @@ def load_checkpoint(ckpt_dir: str | Path, *, device: str | torch.device = "cpu",
     check_state(model, state)
     model.load_state_dict(state, strict=False)
     model.to(device).eval()
-    return model, backbone, file_hash(wpath)
+    return model, backbone, checkpoint_hash(d)

@@ -20,14 +20,17 @@ def res_ds(tmp_path_factory):
 def test_clip_figures(res_ds):
     res, _ = res_ds
     ins, ex, f = res.inspection, res.explanation, res.features
-    tl = F.timeline(f, ex, ins, decisive_span=(0.5, 1.5), cursor=1.0)
+    tl = F.timeline(f, ex, decisive_span=(0.5, 1.5), cursor=1.0)
     names = [a.text for a in tl.layout.annotations]
     assert {"rms_db", "pitch_hz", "face_present", "transcript"} <= set(names)
     assert any("audio" in n for n in names) and any("visual" in n for n in names)
-    hm = F.attention_heatmap(ins, 0, None)
+    hm = F.attention_heatmap(ex.attention, 0, None)
     assert hm.data[0].z.shape == (ins.n_tokens, ins.cross_attention.shape[-1])
     assert any(str(x).startswith("A ") for x in hm.data[0].x) and any(str(x).startswith("V ") for x in hm.data[0].x)
     assert len(F.token_norms(ins).data) == ins.n_tokens
+    share = F.token_modality_share(ex)  # the explainer's TokenDiagnostics, not recomputed
+    assert [tr.name for tr in share.data] == ["null", "audio", "visual"]
+    assert list(share.data[1].y) == pytest.approx(list(ex.token_diagnostics.attention_share_overall[:, 1]))
     assert len(F.contribution_bars(ex).data[0].y) == 4  # 3 modalities + interaction
     assert len(F.counterfactual_bars(0.1, ex.counterfactuals).data[0].x) == 1 + len(ex.counterfactuals)
     assert F.prediction_bars(ins).data[0].x[0] == pytest.approx(ins.predictions.fused)

@@ -6,7 +6,7 @@ import dataclasses
 
 from mmviz.testing.tiny import clip_for
 from mmviz.app_service.service import AppService
-from mmviz.features.record import Word
+from mmviz.records.features import Word
 from mmviz.notes import NotesDB
 from mmviz.report import clip_report, dataset_report
 

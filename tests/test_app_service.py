@@ -8,6 +8,8 @@ import pytest
 from mmviz.app_service.datasets import add_slices, score_clips, score_dataset
 from mmviz.app_service.service import AppService
 from mmviz.errors import MmvizError
+from mmviz.explain.analysis import ClipAnalysis
+from mmviz.explain.record import Explanation
 from mmviz.testing.tiny import clip_for
 
 
@@ -16,16 +18,17 @@ def svc(tmp_path_factory):
     return AppService("tiny", tmp_path_factory.mktemp("cache"))
 
 
-def test_explanations_come_from_the_explain_package_and_add_up(svc):
+def test_the_page_gets_the_explainers_own_records_and_they_add_up(svc):
     res = svc.analyze(clip_for(svc.runner, 1))
     ex = res.explanation
-    assert ex.source == "mmviz.explain"
+    assert isinstance(res, ClipAnalysis) and isinstance(ex, Explanation)  # no flattened copy in between
     # exact Shapley over 3 players: contributions add up to full − base
-    assert sum(ex.shapley.values()) == pytest.approx(ex.full - ex.base, abs=1e-5)
-    assert ex.verdict in ("dominant", "complementary", "conflicting") and ex.ig is not None
-    kinds = {(t.modality, t.kind) for t in ex.time}
-    assert {("audio", "attribution"), ("visual", "attribution"), ("audio", "attention"), ("visual", "attention")} <= kinds
-    assert len(ex.word_scores) == len(ex.words) == len(res.features.words)
+    sh = ex.shapley
+    assert sum(sh.values.values()) == pytest.approx(sh.full - sh.base, abs=1e-5)
+    assert ex.verdict.kind in ("dominant", "complementary", "conflicting") and ex.integrated_gradients is not None
+    assert {t.modality for t in ex.time_attributions} == {"audio", "visual"}
+    assert all(len(ex.attention.curve(m)[0]) for m in ("audio", "visual"))
+    assert len(ex.word_attributions.scores) == len(ex.word_attributions.words) == len(res.features.words)
 
 
 def test_results_are_cached_on_disk(svc, monkeypatch):
@@ -38,6 +41,7 @@ def test_results_are_cached_on_disk(svc, monkeypatch):
     assert calls == []  # served from disk, the model never ran
     assert again.inspection.predictions.fused == pytest.approx(first.inspection.predictions.fused)
     assert again.explanation.verdict == first.explanation.verdict
+    assert again.key == first.key
 
 
 def test_uploads_go_to_disk_and_bad_files_raise_user_errors(svc):
@@ -101,6 +105,6 @@ def test_the_server_warms_the_model_up_in_the_background_without_caching_anythin
     t.join(timeout=120)
     assert not t.is_alive()
     assert svc.warm_up() > 0  # the same work, timed, in the foreground
-    assert not (tmp_path / "app" / "explanations").exists() and not (tmp_path / "app" / "inspections").exists()
+    assert not (svc.store.root / "explanations").exists() and not (svc.store.root / "inspections").exists()
     res = svc.analyze(clip_for(svc.runner, 3))  # the lock was released: requests still run
-    assert res.explanation.source == "mmviz.explain"
+    assert res.explanation.shapley is not None

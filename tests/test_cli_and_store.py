@@ -49,11 +49,12 @@ def test_store_keys_by_content_and_checkpoint(tmp_path):
     store = ResultsStore(tmp_path)
     runner = tiny_runner()
     clip = synthetic_clip(1)
-    assert store.get_inspection(runner.checkpoint_hash, clip.content_hash) is None
+    assert store.get_inspection(runner.checkpoint_hash, clip) is None
     ins = runner.inspect([clip])[0]
-    store.put_inspection(ins)
-    back = store.get_inspection(runner.checkpoint_hash, clip.content_hash)
+    store.put_inspection(ins, clip)
+    back = store.get_inspection(runner.checkpoint_hash, clip)
     assert back.predictions.fused == ins.predictions.fused
-    assert store.get_inspection("other-checkpoint", clip.content_hash) is None
-    store.put_features(clip)
-    assert store.get_features(clip.content_hash).clip_id == clip.clip_id
+    assert store.get_inspection("other-checkpoint", clip) is None
+    store.put_features(clip, "none")
+    assert store.get_features(clip.content_hash, "none").clip_id == clip.clip_id
+    assert store.get_features(clip.content_hash, "asr") is None  # read with another transcript: not the same record

@@ -115,7 +115,7 @@ def test_real_text_corpus_uses_human_rated_sentences(shared_dir, tmp_path):
 @needs_espeak
 def test_features_only_corpus_writes_records_not_video(tmp_path):
     pytest.importorskip("mmviz.features.extract", reason="feature extraction not built yet")
-    from mmviz.features.record import ClipFeatures
+    from mmviz.records.features import ClipFeatures
     from mmviz.records import load_record
 
     meta = generate_corpus(tmp_path, 2, seed=1, keep_media=False)

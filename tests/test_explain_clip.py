@@ -1,4 +1,4 @@
-"""explain_clip: everything for one clip, the registry it iterates, errors, saving, the app adapter."""
+"""explain_clip: everything for one clip, the registry it iterates, errors, saving, the bundle pages draw."""
 
 from __future__ import annotations
 
@@ -89,25 +89,32 @@ def test_progress_and_map_placement(tiny_runner):
     assert stages[0][0] == "prediction" and stages[-1] == ("done", 1.0)
 
 
-def test_the_app_reads_it(tiny_runner):
-    from mmviz.app_service.adapt import to_view
+def test_an_analysis_saves_and_loads_whole(tiny_runner, tmp_path):
+    """What a page draws (features + inspection + explanation) round-trips through one record."""
+    from mmviz.explain.analysis import ClipAnalysis
+    from mmviz.records.serialize import load_record, records_equal, save_record
 
     clip = synthetic_clip(0)
-    view = to_view(explain_clip(tiny_runner, clip, FAST, inspection=tiny_runner.inspect([clip])[0]))
-    assert view.source == "mmviz.explain"
-    assert set(view.shapley) == {"text", "audio", "visual"} and len(view.word_scores) == 5 and view.ig_delta is not None
+    ins = tiny_runner.inspect([clip])[0]
+    a = ClipAnalysis(clip, ins, explain_clip(tiny_runner, clip, FAST, inspection=ins), label=1.0, decisive_span=(0.5, 1.0))
+    back = load_record(save_record(a, tmp_path / "a"))
+    assert isinstance(back, ClipAnalysis) and back.key == a.key and records_equal(a, back)
+    with pytest.raises(ValueError, match="different clips"):
+        ClipAnalysis(synthetic_clip(1), ins, a.explanation)
 
 
 def test_record_names_do_not_shadow_other_records():
-    """The serialiser finds classes by name: explain's records must not replace the app's."""
+    """The serialiser finds classes by name: a second class under a taken name is refused."""
     import dataclasses
 
-    import mmviz.app_service.views as views
     import mmviz.explain.record as rec
-    from mmviz.records.serialize import _REGISTRY
+    from mmviz.records.serialize import _REGISTRY, register_record
 
-    for cls in (views.TimeAttribution, views.Counterfactual, views.ClipExplanation):
-        assert _REGISTRY[cls.__name__] is cls
+    with pytest.raises(TypeError, match="already registered"):
+        @register_record
+        @dataclasses.dataclass(frozen=True)
+        class Explanation:  # noqa: F811 - the clash is the point
+            x: int
     for name in dir(rec):
         obj = getattr(rec, name)
         if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == rec.__name__:

@@ -7,22 +7,19 @@ random model, with a warning in the page, if that checkpoint is missing from the
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from pathlib import Path
 
-from mmviz.features.record import ClipFeatures
 from mmviz.inference.runner import DEFAULT_CHECKPOINT, ModelRunner
-
-Progress = Callable[[str, float], None]
+from mmviz.settings import get_settings
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("MMVIZ_CACHE", Path.home() / ".cache" / "mmviz"))
+    """The folder the dashboard keeps uploads, the results store and notes in."""
+    return get_settings().app_cache
 
 
 def default_spec() -> str:
-    spec = os.environ.get("MMVIZ_CHECKPOINT", "").strip()
+    spec = get_settings().checkpoint
     if spec:
         return spec
     return "default" if (DEFAULT_CHECKPOINT / "config.json").exists() or any(DEFAULT_CHECKPOINT.glob("*.safetensors")) else "tiny"
@@ -48,21 +45,3 @@ def load_runner(spec: str) -> ModelRunner:
         seed = int(spec.split(":", 1)[1]) if ":" in spec else 0
         return tiny_runner(tiny_config(audio_features=AUDIO_FEATURE_NAMES, visual_features=VISUAL_FEATURE_NAMES), seed=seed)
     return ModelRunner.from_checkpoint(None if spec == "default" else spec)
-
-
-def file_hash(path: Path) -> str:
-    """sha256 of a file's bytes: the cache key of everything computed about it."""
-    from mmviz.data.scoring import file_sha256
-
-    return file_sha256(path)
-
-
-def extract(path: Path, *, transcript: str | None, sidecar: Path | None, filename: str, progress: Progress | None,
-            asr: bool = False) -> ClipFeatures:
-    """Features of one media file; bad input raises an MmvizError with a message for the user.
-
-    ``asr``: recognise speech offline (pocketsphinx) when neither a transcript nor a sidecar is given.
-    """
-    from mmviz.features.extract import extract_features
-
-    return extract_features(path, transcript=transcript or None, sidecar=sidecar, asr=asr, filename=filename, progress=progress)

@@ -4,12 +4,11 @@ what one user is looking at lives in their own ``st.session_state`` (never share
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import streamlit as st
 
-from mmviz.app_service import backend
+from mmviz.app_service import backend, ui
 from mmviz.app_service.datasets import DatasetView, score_dataset
 from mmviz.app_service.service import AppService
 from mmviz.errors import MmvizError
@@ -17,8 +16,8 @@ from mmviz.notes import NotesDB
 
 
 def app_cache() -> Path:
-    """MMVIZ_APP_CACHE (tests) or the mmviz cache folder."""
-    return Path(os.environ.get("MMVIZ_APP_CACHE") or backend.cache_dir())
+    """The dashboard's cache folder (``Settings.app_cache``)."""
+    return backend.cache_dir()
 
 
 @st.cache_resource(show_spinner="Loading the model (once per server)…")
@@ -53,7 +52,7 @@ def service_or_stop() -> AppService:
 def get_dataset(svc: AppService, source: str = "demo", labels_csv: Path | None = None, runner=None) -> DatasetView:
     """A scored dataset; the first time shows progress, later calls read the disk cache instantly."""
     key = ("dataset", source, str(labels_csv), (runner or svc.runner).checkpoint_hash)
-    memo = st.session_state.setdefault("_datasets", {})
+    memo = st.session_state.setdefault(ui.DATASETS, {})
     if key in memo:
         return memo[key]
     bar = st.progress(0.0, text="Scoring the dataset (once; results are kept on disk)…")

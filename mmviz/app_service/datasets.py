@@ -9,7 +9,6 @@ one fitted openTSNE map per embedding space so a new clip is *placed* on it (no 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +19,10 @@ import pandas as pd
 from mmviz.app_service.service import AppService
 from mmviz.errors import MmvizError
 from mmviz.explain.embedding_map import SPACES, EmbeddingMaps, fit_map, load_map, save_map
-from mmviz.features.record import ClipFeatures
+from mmviz.records.features import ClipFeatures
 from mmviz.inference.record import Inspection
 from mmviz.inference.runner import ModelRunner
+from mmviz.records.keys import short_hash
 
 MAP_SEED = 0
 
@@ -83,8 +83,8 @@ def score_clips(svc: AppService, name: str, clips: Sequence[ClipFeatures], label
     found = cached_dataset(svc, name, None, r)
     if found is not None:
         return found
-    for c in clips:
-        svc.store.put_features(c)
+    for c in clips:  # in-memory clips have no file: keep their features so rows can be reopened
+        svc.store.put_features(c, "given")
     inspections = score_features(list(clips), r, svc.store)
     labels = list(labels) if labels is not None else [None] * len(clips)
     rows = [{"clip_id": c.clip_id, "path": "", "content_hash": c.content_hash, "label": np.nan if lab is None else lab,
@@ -126,8 +126,7 @@ def fit_dataset_maps(emb: dict, ids: tuple[str, ...], seed: int = MAP_SEED) -> E
 
 
 def _root(svc: AppService, source: str, labels_csv, r: ModelRunner) -> Path:
-    key = hashlib.sha256(f"{source}|{labels_csv}".encode()).hexdigest()[:10]
-    return svc.cache / "app" / "datasets" / f"{key}-{r.checkpoint_hash}"
+    return svc.store.dataset_dir(f"{short_hash(source, str(labels_csv), n=10)}-{r.checkpoint_hash}")
 
 
 def cached_dataset(svc: AppService, source: str = "demo", labels_csv: Path | None = None,
@@ -173,7 +172,7 @@ def _score_folder(svc: AppService, r: ModelRunner, folder: Path, labels_csv: Pat
     if ok.empty:
         first = table["error_msg"].iloc[0] if len(table) else ""
         raise MmvizError(f"None of the {len(table)} clips in {folder} could be read. First problem: {first}")
-    inspections = [svc.store.get_inspection(r.checkpoint_hash, h) for h in ok["content_hash"]]
+    inspections = [svc.store.get_inspection(r.checkpoint_hash, dataset_features(svc, row)) for _, row in ok.iterrows()]
     ok["source"] = ok["path"]
     if "label" not in ok:
         ok["label"] = np.nan
@@ -210,7 +209,7 @@ def dataset_features(svc: AppService, row: pd.Series) -> ClipFeatures:
     path = str(row.get("path") or "")
     if path and path != "nan":
         return features_for(Path(path), svc.store)
-    feats = svc.store.get_features(str(row["content_hash"]))
+    feats = svc.store.find_features(str(row["content_hash"]))
     if feats is None:
         raise MmvizError(f"The features of {row.get('clip_id')} are no longer in the results store.", hint="Score the dataset again.")
     return feats

@@ -1,29 +1,34 @@
-"""The dashboard's service: one model, results cached on disk by content hash.
+"""The dashboard's service: one model, every result in the one results store.
 
 Pages call these methods and read the records they return; nothing here imports Streamlit
 (``mmviz.app_service.cached`` wraps it in ``st.cache_resource``). Uploads are written to
-``<cache>/app/uploads/<sha256>.<ext>`` and only their path travels in session state; every
-result is saved under the cache folder, so a refresh or a second user with the same clip is
-served from disk.
+``<cache>/app/uploads/<sha256>.<ext>`` and only their path travels in session state. Features,
+inspections and explanations live in :class:`~mmviz.data.store.ResultsStore` under the keys
+``mmviz score`` uses too, so a refresh, a second user, or a clip a batch job already scored
+is served from disk.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from mmviz.app_service import backend
-from mmviz.app_service.views import ClipExplanation, ClipResult, Counterfactual
+from mmviz.data.scoring import explanation_for, features_for, score_features
 from mmviz.data.store import ResultsStore
-from mmviz.errors import MmvizError
-from mmviz.features.record import ClipFeatures
+from mmviz.errors import MmvizError, RecordError
+from mmviz.explain.analysis import ClipAnalysis
+from mmviz.explain.record import CounterfactualResult, Explanation
 from mmviz.inference.record import Inspection
 from mmviz.inference.runner import ModelRunner
-from mmviz.records.serialize import load_record, save_record
+from mmviz.records.features import ClipFeatures
+from mmviz.records.serialize import load_record
 
 MAX_UPLOAD_MB = 500  # keep in step with .streamlit/config.toml server.maxUploadSize
 
@@ -108,116 +113,148 @@ class AppService:
         sha = hashlib.sha256(data).hexdigest()
         suffix = "".join(ch for ch in Path(filename).suffix.lower() if ch.isalnum() or ch == ".")[:8] or ".bin"
         path = self.uploads / f"{sha}{suffix}"
-        if not path.exists():
-            tmp = path.with_suffix(".part")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+        _write_once(path, data)
         return Upload(path, Path(filename).name, sha)
 
     def save_sidecar(self, filename: str, data: bytes) -> Path:
         sha = hashlib.sha256(data).hexdigest()
         suffix = Path(filename).suffix.lower() if Path(filename).suffix.lower() in (".txt", ".srt", ".vtt", ".json") else ".txt"
         p = self.uploads / f"{sha}{suffix}"
-        if not p.exists():
-            p.write_bytes(data)
+        _write_once(p, data)
         return p
 
-    # ---- features
+    # ---- features (shared with `mmviz score` through the store)
     def features(self, path: Path, *, filename: str | None = None, transcript: str | None = None,
                  sidecar: Path | None = None, asr: bool = False, progress=None) -> ClipFeatures:
-        filename = filename or path.name
-        sha = backend.file_hash(path)
-        tkey = transcript_key(transcript, sidecar, asr)
-        cached = self.store.get_features(sha, tkey)
-        if cached is not None:
-            return cached
-        feats = backend.extract(path, transcript=transcript, sidecar=sidecar, filename=filename, progress=progress, asr=asr)
-        self.store.put_features(feats, tkey)
-        return feats
+        """Features of an uploaded or server-side file; an upload never picks up a file beside it."""
+        return features_for(Path(path), self.store, transcript, sidecar=sidecar, asr=asr, filename=filename or Path(path).name,
+                            progress=progress, discover_sidecar=False)
 
     # ---- records
-    def _record_path(self, kind: str, r: ModelRunner, feats: ClipFeatures) -> Path:
-        """Where a record about this clip (and transcript) through this checkpoint is kept."""
-        return self.cache / "app" / kind / r.checkpoint_hash / f"{feats.content_hash}-{_words_key(feats)}.json"
+    def inspection(self, feats: ClipFeatures, runner: ModelRunner | None = None) -> Inspection:
+        return score_features([feats], runner or self.runner, self.store)[0]
 
-    @staticmethod
-    def _load_cached(p: Path):
-        """The saved record at ``p``, or None when absent or unreadable (it is then recomputed)."""
-        if not p.exists():
-            return None
-        try:
-            return load_record(p)
-        except MmvizError:
-            return None
-
-    def inspection(self, feats: ClipFeatures, runner: ModelRunner | None = None, label: float | None = None) -> Inspection:
-        r = runner or self.runner
-        p = self._record_path("inspections", r, feats)
-        if (found := self._load_cached(p)) is not None:
-            return found
-        ins = r.inspect([feats], labels=[label])[0]
-        save_record(ins, p)
-        return ins
-
-    def explanation(self, feats: ClipFeatures, ins: Inspection, runner: ModelRunner | None = None,
-                    other: ClipFeatures | None = None, progress=None) -> ClipExplanation:
-        r = runner or self.runner
-        p = self._record_path("explanations", r, feats)
-        if (found := self._load_cached(p)) is not None:
-            return found
-        from mmviz.app_service.adapt import to_view
-        from mmviz.explain import explain_clip
-
-        with r.lock:
-            full = explain_clip(r, feats, inspection=ins, other=other, progress=progress)
-        save_record(full, p.with_name(p.stem + "-full.json"))  # the explainer's whole record, for provenance
-        expl = to_view(full)
-        save_record(expl, p)
-        return expl
+    def explanation(self, feats: ClipFeatures, ins: Inspection | None = None, runner: ModelRunner | None = None,
+                    other: ClipFeatures | None = None, progress=None) -> Explanation:
+        return explanation_for(feats, runner or self.runner, self.store, inspection=ins, other=other, progress=progress)
 
     def analyze(self, feats: ClipFeatures, *, media_path: str | None = None, label: float | None = None,
                 decisive_span: tuple[float, float] | None = None, other: ClipFeatures | None = None,
-                progress=None) -> ClipResult:
+                progress=None) -> ClipAnalysis:
         if progress:
             progress("model", 0.6)
-        ins = self.inspection(feats, label=label)
+        ins = self.inspection(feats)
         if progress:
             progress("explanations", 0.8)
         expl = self.explanation(feats, ins, other=other,
                                 progress=(lambda stage, f: progress(f"explaining: {stage}", 0.8 + 0.2 * f)) if progress else None)
         if progress:
             progress("done", 1.0)
-        return ClipResult(f"{feats.content_hash}-{_words_key(feats)}", feats, ins, expl, media_path, decisive_span, label,
-                          tuple(feats.media.warnings))
+        return ClipAnalysis(feats, ins, expl, media_path=media_path, label=label, decisive_span=decisive_span)
 
     def analyze_file(self, path: Path, *, filename: str | None = None, transcript: str | None = None,
                      sidecar: Path | None = None, asr: bool = False, label: float | None = None, decisive_span=None,
-                     progress=None) -> ClipResult:
+                     progress=None) -> ClipAnalysis:
         feats = self.features(path, filename=filename, transcript=transcript, sidecar=sidecar, asr=asr, progress=progress)
         return self.analyze(feats, media_path=str(path), label=label, decisive_span=decisive_span, progress=progress)
 
+    def open_record(self, path: str | Path) -> ClipAnalysis:
+        """A saved analysis (``mmviz explain --out``) or a bare Explanation whose clip is in the store."""
+        try:
+            rec = load_record(path)
+        except RecordError:
+            raise
+        except (KeyError, TypeError, ValueError) as e:
+            raise RecordError(f"{Path(path).name} is not an mmviz record ({e}).",
+                              hint="Open the .json written by `mmviz explain --out`.") from e
+        if isinstance(rec, ClipAnalysis):
+            media = rec.media_path if rec.media_path and Path(rec.media_path).exists() else None
+            return ClipAnalysis(rec.features, rec.inspection, rec.explanation, media, rec.label, rec.decisive_span)
+        if isinstance(rec, Explanation):
+            feats = self.store.find_features(rec.content_hash)
+            if feats is None:
+                raise RecordError(f"{Path(path).name} holds only an explanation, and its clip's features are not in this "
+                                  "server's results store.", hint="Save it with a newer `mmviz explain --out`, which keeps all three records.")
+            ins = self.store.get_inspection(rec.checkpoint_hash, feats)
+            if ins is None:
+                raise RecordError(f"{Path(path).name} holds only an explanation, and the model's inspection of that clip is "
+                                  "not in this server's results store.", hint="Save it with a newer `mmviz explain --out`.")
+            return ClipAnalysis(feats, ins, rec)
+        raise RecordError(f"{Path(path).name} holds a {type(rec).__name__} record, not a clip analysis.",
+                          hint="Open the .json written by `mmviz explain --out`.")
+
+    def open_uploaded_record(self, files: list[tuple[str, bytes]]) -> ClipAnalysis:
+        """A saved analysis uploaded through the browser: its ``.json`` and (for arrays) its ``.npz``."""
+        import tempfile
+
+        jsons = [(n, d) for n, d in files if n.lower().endswith(".json")]
+        npzs = [(n, d) for n, d in files if n.lower().endswith(".npz")]
+        if len(jsons) != 1 or len(npzs) > 1:
+            raise RecordError(f"Upload one record: its .json file and its .npz file (got {len(jsons)} .json, {len(npzs)} .npz).",
+                              hint="`mmviz explain CLIP --out NAME` writes NAME.json and NAME.npz; upload both.")
+        with tempfile.TemporaryDirectory(dir=self.uploads) as tmp:
+            (Path(tmp) / "record.json").write_bytes(jsons[0][1])
+            if npzs:
+                (Path(tmp) / "record.npz").write_bytes(npzs[0][1])
+            try:
+                return self.open_record(Path(tmp) / "record.json")
+            except RecordError as e:
+                raise RecordError(e.message.replace("record.json", jsons[0][0]), hint=e.hint) from None
+
+    def compare_on_clip(self, feats: ClipFeatures, spec_a: str, spec_b: str) -> "ClipComparison":
+        """One clip through two checkpoints: both inspections, their attention views and the differences."""
+        from mmviz.explain.attention import attention_curves
+        from mmviz.inference.record import compare_inspections
+
+        ia = self.inspection(feats, runner=self.runner_for(spec_a))
+        ib = self.inspection(feats, runner=self.runner_for(spec_b))
+        return ClipComparison(ia, ib, attention_curves(ia), attention_curves(ib), compare_inspections(ia, ib))
+
     # ---- counterfactuals (on demand, under the runner's lock)
     def counterfactual(self, feats: ClipFeatures, kind: str, *, modality: str = "audio", span=(0.0, 1.0),
-                       shift: float = 0.5, other: ClipFeatures | None = None) -> tuple[Counterfactual, Inspection]:
+                       shift: float = 0.5, other: ClipFeatures | None = None) -> tuple[CounterfactualResult, Inspection]:
         """One changed input (drop / mask / shift / swap) and the model's new prediction."""
         from mmviz.explain import mask_span, shift_audio, swap_modality, without
 
         base = self.inspection(feats).predictions.fused
         if kind == "drop":
-            changed, name = without(feats, (modality,)), f"drop {modality}"
+            changed, name, details = without(feats, (modality,)), f"drop {modality}", {"modality": modality}
         elif kind == "mask":
-            changed, name = mask_span(feats, *span), f"mask {span[0]:.1f}–{span[1]:.1f} s"
+            changed, name, details = mask_span(feats, *span), f"mask {span[0]:.1f}–{span[1]:.1f} s", {"span": list(span)}
         elif kind == "shift":
-            changed, name = shift_audio(feats, shift), f"shift audio {shift:+.1f} s"
+            changed, name, details = shift_audio(feats, shift), f"shift audio {shift:+.1f} s", {"seconds": shift}
         elif kind == "swap":
             if other is None:
                 raise MmvizError("Pick another clip to swap with.")
             changed, name = swap_modality(feats, other, modality), f"swap {modality} with {other.clip_id}"
+            details = {"modality": modality, "other": other.clip_id}
         else:
             raise MmvizError(f"Unknown counterfactual {kind!r}.", hint="Use drop, mask, shift or swap.")
         with self.runner.lock:
             ins = self.runner.inspect([changed])[0]
-        return Counterfactual(name, kind, ins.predictions.fused, ins.predictions.fused - base), ins
+        fused = ins.predictions.fused
+        return CounterfactualResult(name, kind, fused, fused - base, details), ins
+
+
+@dataclass(frozen=True)
+class ClipComparison:
+    """One clip under checkpoints A and B (what the Compare page lays out)."""
+
+    a: Inspection
+    b: Inspection
+    attention_a: object
+    attention_b: object
+    diff: dict
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` unless it is there; a unique temporary name, then an atomic rename,
+    so two users uploading the same file at once never collide."""
+    if path.exists():
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def _warm_up_features() -> None:
@@ -234,16 +271,3 @@ def _warm_up_features() -> None:
     audio_features(noise, sr, hop=0.1, start=0.0, duration=1.0)
     visual_features(np.full((5, 120, 160, 3), 128, np.uint8), np.arange(5) / 5.0, step=0.2)
     recognise(noise, sr, offset=0.0)
-
-
-def transcript_key(transcript: str | None, sidecar: Path | None, asr: bool = False) -> str:
-    """Which transcript the features were made with (part of the cache key)."""
-    if transcript:
-        return "tx" + hashlib.sha256(transcript.encode()).hexdigest()[:8]
-    if sidecar is not None:
-        return "sc" + (backend.file_hash(sidecar)[:8] if sidecar.exists() else "missing")
-    return "asr" if asr else "default"
-
-
-def _words_key(feats: ClipFeatures) -> str:
-    return hashlib.sha256(feats.transcript.encode()).hexdigest()[:8]

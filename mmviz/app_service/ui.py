@@ -6,23 +6,28 @@ import html
 
 import streamlit as st
 
-from mmviz.app_service.views import ClipResult
+from mmviz.explain.analysis import ClipAnalysis
 
 #: st.session_state keys (one place, so pages agree)
-RESULT = "clip_result"  # ClipResult the user is looking at
+RESULT = "clip_result"  # ClipAnalysis the user is looking at
 ERROR = "clip_error"  # last user-facing error message (str)
 SEEK = "seek"  # player position, seconds
 OPEN = "open_request"  # dict set by another page: open this clip in Clip review
 CFS = "cf_results"  # counterfactuals run on the current clip
+DATASET = "dataset_view"  # DatasetView open in the Dataset explorer (Error analysis and Reports read it)
+METRICS = "dataset_metrics"  # metrics of that dataset (dict)
+DATASETS = "_datasets"  # this user's memo of scored datasets
+LAST_WORD = "_last_word"  # the word picked in "Jump to word"
+PRESENT = "present"  # presentation mode toggle
 
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "mmviz-figure"}}
 
 
-def current() -> ClipResult | None:
+def current() -> ClipAnalysis | None:
     return st.session_state.get(RESULT)
 
 
-def set_current(res: ClipResult) -> None:
+def set_current(res: ClipAnalysis) -> None:
     if st.session_state.get(RESULT) is None or st.session_state[RESULT].key != res.key:
         st.session_state[CFS] = []
         st.session_state[SEEK] = 0.0

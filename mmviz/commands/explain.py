@@ -14,22 +14,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--asr", action="store_true", help="recognise the speech offline when there is no transcript")
     p.add_argument("--baseline", default="mean", choices=["mean", "zeros", "absent"], help="what a removed modality becomes")
     p.add_argument("--steps", type=int, default=16, help="integrated-gradients steps (audio/visual and words)")
-    p.add_argument("--out", default=None, help="save the Explanation record here (JSON + npz)")
+    p.add_argument("--out", default=None, help="save the analysis here (NAME.json + NAME.npz: features, inspection and "
+                   "explanation; open it in the dashboard's Clip review or turn it into a report)")
+    p.add_argument("--report", default=None, help="also write a self-contained HTML report to this file")
+    p.add_argument("--store", default=None, help="results store folder (default: the one the dashboard and `mmviz score` use)")
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from mmviz.explain import ExplainSettings, explain_clip
-    from mmviz.features.extract import extract_features
+    from mmviz.data.scoring import explanation_for, features_for, score_features
+    from mmviz.data.store import ResultsStore
+    from mmviz.explain import ExplainSettings
+    from mmviz.explain.analysis import ClipAnalysis
     from mmviz.inference.runner import ModelRunner
     from mmviz.records.serialize import save_record
 
     src = Path(args.clip)
-    sidecar = next((src.with_suffix(s) for s in (".txt", ".srt", ".vtt") if src.with_suffix(s).exists()), None)
-    feats = extract_features(src, transcript=args.transcript, sidecar=None if args.transcript else sidecar, asr=args.asr)
+    store = ResultsStore(args.store)
+    feats = features_for(src, store, args.transcript, asr=args.asr)
     runner = ModelRunner.from_checkpoint(args.checkpoint)
-    e = explain_clip(runner, feats, ExplainSettings(baseline=args.baseline, ig_steps=args.steps, word_steps=args.steps))
+    ins = score_features([feats], runner, store)[0]
+    e = explanation_for(feats, runner, store, inspection=ins,
+                        settings=ExplainSettings(baseline=args.baseline, ig_steps=args.steps, word_steps=args.steps))
     print(f"{e.clip_id}: fused {e.prediction:+.2f}")
     if e.verdict is not None:
         print(f"verdict: {e.verdict.kind} - {e.verdict.text}")
@@ -50,6 +57,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {c.name:<32} -> {c.fused:+.2f} ({c.delta:+.2f})")
     for n in e.notes:
         print(f"note: {n}")
+    analysis = ClipAnalysis(feats, ins, e, media_path=str(src.resolve()))
     if args.out:
-        print(f"saved {save_record(e, args.out)}")
+        print(f"saved {save_record(analysis, args.out)} (open it in the dashboard's Clip review)")
+    if args.report:
+        from mmviz.report import clip_report
+
+        out = Path(args.report)
+        out.write_text(clip_report(analysis, {"checkpoint": args.checkpoint or "default"}))
+        print(f"report {out}")
     return 0

@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from mmviz.features.record import ClipFeatures
+    from mmviz.records.features import ClipFeatures
     from mmviz.inference.runner import ModelRunner
     from mmviz.records.serialize import load_record, save_record
 

@@ -11,9 +11,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", help="folder of clips (mp4, mov, webm, mkv, avi, wav, mp3, ...); sidecar .txt/.srt/.vtt used")
     p.add_argument("--labels", default=None, help="CSV with clip_id,label (default: FOLDER/metadata.csv if present)")
     p.add_argument("--checkpoint", default=None, help="checkpoint folder (default: the shipped default model)")
-    p.add_argument("--store", default=None, help="results store folder (default: $MMVIZ_CACHE/results)")
+    p.add_argument("--store", default=None, help="results store folder (default: the one the dashboard uses, <cache>/results)")
     p.add_argument("--out", default=None, help="also write the per-clip table to this CSV")
     p.add_argument("--engine", default="local", choices=["local", "ray"], help="ray: Ray Data across a cluster")
+    p.add_argument("--explain", action="store_true",
+                   help="also explain every clip (default settings) into the store, so the dashboard opens each one instantly")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(name[:30])
             bar.refresh()
 
-        table = score_folder(args.folder, runner, store, labels=labels, progress=progress)
+        table = score_folder(args.folder, runner, store, labels=labels, progress=progress, explain=args.explain)
         bar.close()
     ok = table[table["error"].fillna("") == ""] if "error" in table else table
     print(f"scored {len(ok)} of {len(table)} clips; store: {store.root}")

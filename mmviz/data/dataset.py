@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mmviz.errors import DatasetError
-from mmviz.features.record import ClipFeatures, MediaInfo, TimedMatrix, Word
+from mmviz.records.features import ClipFeatures, MediaInfo, TimedMatrix, Word
 from mmviz.records.serialize import load_record
 
 SPLITS = ("train", "valid", "test")

@@ -8,7 +8,7 @@ column and the rest go on.
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -16,9 +16,10 @@ import pandas as pd
 
 from mmviz.data.store import ResultsStore
 from mmviz.errors import MmvizError
-from mmviz.features.record import ClipFeatures
+from mmviz.records.features import ClipFeatures
 from mmviz.inference.record import Inspection
 from mmviz.inference.runner import ModelRunner
+from mmviz.records.keys import sha256_file, transcript_input_key
 
 MEDIA_SUFFIXES = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".wav", ".mp3", ".m4a", ".flac", ".ogg"}
 
@@ -33,25 +34,29 @@ def list_clips(folder: str | Path) -> list[Path]:
     return clips
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def sidecar_of(path: Path) -> Path | None:
+    """The transcript file beside a clip (``clip.txt`` / ``.srt`` / ``.vtt``), if any."""
+    return next((path.with_suffix(s) for s in (".txt", ".srt", ".vtt") if path.with_suffix(s).exists()), None)
 
 
-def features_for(path: Path, store: ResultsStore, transcript: str | None = None) -> ClipFeatures:
-    """Features of one clip, from the store when already extracted."""
+def features_for(path: Path, store: ResultsStore, transcript: str | None = None, *, sidecar: Path | None = None,
+                 asr: bool = False, filename: str | None = None, progress=None, discover_sidecar: bool = True) -> ClipFeatures:
+    """Features of one clip, from the store when already extracted with the same transcript input.
+
+    The one lookup the app, ``mmviz score`` and ``mmviz explain`` share: without a typed
+    transcript or an explicit sidecar, the sidecar beside the clip is used (as extraction does).
+    """
     from mmviz.features.extract import extract_features
 
-    sidecar = next((path.with_suffix(s) for s in (".txt", ".srt", ".vtt") if path.with_suffix(s).exists()), None)
-    key = f"tx{hashlib.sha256((transcript or '').encode()).hexdigest()[:8]}" if transcript else ("sidecar" if sidecar else "default")
-    h = file_sha256(path)
+    if discover_sidecar and not (transcript and transcript.strip()) and sidecar is None:
+        sidecar = sidecar_of(path)
+    key = transcript_input_key(transcript, sidecar, asr)
+    h = sha256_file(path)
     cached = store.get_features(h, key)
     if cached is not None:
-        return cached
-    feats = extract_features(path, transcript=transcript, sidecar=sidecar)
+        # the same bytes under another name (an upload of a scored file): show the name the user gave
+        return cached if filename is None or cached.clip_id == filename else dataclasses.replace(cached, clip_id=filename)
+    feats = extract_features(path, transcript=transcript or None, sidecar=sidecar, asr=asr, filename=filename, progress=progress)
     store.put_features(feats, key)
     return feats
 
@@ -64,8 +69,13 @@ def score_folder(
     labels: pd.DataFrame | None = None,
     batch_size: int = 8,
     progress: Callable[[int, int, str], None] | None = None,
+    explain: bool = False,
 ) -> pd.DataFrame:
-    """One row per clip with predictions (and label/error); records persisted in ``store``."""
+    """One row per clip with predictions (and label/error); records persisted in ``store``.
+
+    explain: also compute each clip's Explanation (default settings) into the store, so the
+    dashboard opens every clip instantly.
+    """
     paths = list_clips(folder)
     lab = {}
     if labels is not None:
@@ -75,13 +85,11 @@ def score_folder(
     pending: list[tuple[ClipFeatures, dict]] = []
 
     def flush() -> None:
-        todo = [(f, r) for f, r in pending if store.get_inspection(runner.checkpoint_hash, f.content_hash) is None]
-        if todo:
-            for ins in runner.inspect([f for f, _ in todo], batch_size=batch_size):
-                store.put_inspection(ins)
-        for f, r in pending:
-            ins = store.get_inspection(runner.checkpoint_hash, f.content_hash)
+        inspections = score_features([f for f, _ in pending], runner, store, batch_size=batch_size)
+        for (f, r), ins in zip(pending, inspections):
             rows.append(r | _prediction_row(ins))
+            if explain:
+                explanation_for(f, runner, store, inspection=ins)
         pending.clear()
 
     for i, path in enumerate(paths):
@@ -122,9 +130,31 @@ def _prediction_row(ins: Inspection) -> dict:
 
 def score_features(clips: Sequence[ClipFeatures], runner: ModelRunner, store: ResultsStore, batch_size: int = 8) -> list[Inspection]:
     """Inspections for already-extracted features, reusing the store."""
-    out: list[Inspection | None] = [store.get_inspection(runner.checkpoint_hash, c.content_hash) for c in clips]
+    out: list[Inspection | None] = [store.get_inspection(runner.checkpoint_hash, c) for c in clips]
     todo = [i for i, o in enumerate(out) if o is None]
-    for j, ins in zip(todo, runner.inspect([clips[i] for i in todo], batch_size=batch_size)):
-        store.put_inspection(ins)
-        out[j] = ins
+    if todo:
+        with runner.lock:
+            fresh = runner.inspect([clips[i] for i in todo], batch_size=batch_size)
+        for j, ins in zip(todo, fresh):
+            store.put_inspection(ins, clips[j])
+            out[j] = ins
     return out  # type: ignore[return-value]
+
+
+def explanation_for(feats: ClipFeatures, runner: ModelRunner, store: ResultsStore, *, inspection: Inspection | None = None,
+                    settings=None, other: ClipFeatures | None = None, progress=None):
+    """The clip's Explanation from the store, else computed (under the runner's lock) and stored.
+
+    Explanations made against another clip (``other``: swap counterfactuals, "clip" baseline)
+    depend on that clip too, so they are computed but not stored.
+    """
+    from mmviz.explain import ExplainSettings, explain_clip
+
+    settings = settings or ExplainSettings()
+    if other is None and (found := store.get_explanation(runner.checkpoint_hash, feats, settings)) is not None:
+        return found
+    with runner.lock:
+        expl = explain_clip(runner, feats, settings, inspection=inspection, other=other, progress=progress)
+    if other is None:
+        store.put_explanation(expl, feats, settings)
+    return expl

@@ -1,44 +1,41 @@
-"""The results store: records computed once, found again by content and checkpoint hash.
+"""The results store: every record computed once, found again by one key scheme.
 
-Layout under the store root (default ``$MMVIZ_CACHE/results``)::
+The app, ``mmviz score``, ``mmviz explain`` and the Ray engine all read and write here, so a
+clip scored in batch opens in the dashboard without recomputation and vice versa. Keys come
+from :mod:`mmviz.records.keys`; layout under the store root (default
+``<cache>/results``, see :mod:`mmviz.settings`)::
 
-    features/<content_hash>-<settings_key>.json|.npz    ClipFeatures
-    inspections/<checkpoint_hash>/<content_hash>.json|.npz
-    datasets/<name>.csv                                   one row per clip: clip_id, path, content_hash, label, ...
+    features/<content>-<transcript input>-<settings>.json|.npz      ClipFeatures
+    inspections/<checkpoint>/<features key>.json|.npz                 Inspection
+    explanations/<checkpoint>/<features key>-<explain settings>.json  Explanation
+    datasets/<name>.csv                                               one row per clip
 
-A batch job (``mmviz score``) fills it; the dashboard reads it and never recomputes what is
-already there. Writes are atomic (write-then-rename), so concurrent readers never see a
-half-written record.
+``<transcript input>`` is which transcript the clip was read with (typed text hash, the
+sidecar file's *content* hash, ``asr`` or ``none``); ``<features key>`` is what the model
+read (content + transcript words + extraction settings); ``<checkpoint>`` hashes the weights
+and the config. Writes are atomic (unique temporary file, then rename), so concurrent
+writers and readers never see a half-written record.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from mmviz.features.record import ClipFeatures
-from mmviz.inference.record import Inspection
+from mmviz.errors import MmvizError
+from mmviz.records.features import ClipFeatures
+from mmviz.records.keys import features_key, settings_key
 from mmviz.records.serialize import load_record, save_record
 
 
 def default_store_dir() -> Path:
-    return Path(os.environ.get("MMVIZ_CACHE", Path.home() / ".cache" / "mmviz")) / "results"
+    from mmviz.settings import get_settings
 
-
-def settings_key(settings: Any) -> str:
-    """Short stable hash of extraction settings (dataclass, dict or None)."""
-    if settings is None:
-        return "default"
-    if hasattr(settings, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        settings = asdict(settings)
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return get_settings().results_dir
 
 
 class ResultsStore:
@@ -46,27 +43,56 @@ class ResultsStore:
         self.root = Path(root) if root else default_store_dir()
         self.root.mkdir(parents=True, exist_ok=True)
 
+    # ---- generic
+    @staticmethod
+    def _load(p: Path):
+        """The record at ``p``; None when absent or unreadable (it is then recomputed)."""
+        if not p.exists():
+            return None
+        try:
+            return load_record(p)
+        except MmvizError:
+            return None
+
     # ---- features
-    def features_path(self, content_hash: str, skey: str = "default") -> Path:
-        return self.root / "features" / f"{content_hash}-{skey}.json"
+    def features_path(self, content_hash: str, transcript_input: str = "none", settings: Any = None) -> Path:
+        return self.root / "features" / f"{content_hash}-{transcript_input}-{settings_key(settings)}.json"
 
-    def get_features(self, content_hash: str, skey: str = "default") -> ClipFeatures | None:
-        p = self.features_path(content_hash, skey)
-        return load_record(p) if p.exists() else None
+    def get_features(self, content_hash: str, transcript_input: str = "none", settings: Any = None) -> ClipFeatures | None:
+        return self._load(self.features_path(content_hash, transcript_input, settings))
 
-    def put_features(self, feats: ClipFeatures, skey: str = "default") -> Path:
-        return save_record(feats, self.features_path(feats.content_hash, skey))
+    def put_features(self, feats: ClipFeatures, transcript_input: str = "none", settings: Any = None) -> Path:
+        return save_record(feats, self.features_path(feats.content_hash, transcript_input, settings))
+
+    def find_features(self, content_hash: str) -> ClipFeatures | None:
+        """Any stored features of this content (newest first) — for rows that lost their file."""
+        found = sorted((self.root / "features").glob(f"{content_hash}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for p in found:
+            if (f := self._load(p)) is not None:
+                return f
+        return None
 
     # ---- inspections
-    def inspection_path(self, checkpoint_hash: str, content_hash: str) -> Path:
-        return self.root / "inspections" / checkpoint_hash / f"{content_hash}.json"
+    def inspection_path(self, checkpoint_hash: str, feats: ClipFeatures) -> Path:
+        return self.root / "inspections" / checkpoint_hash / f"{features_key(feats)}.json"
 
-    def get_inspection(self, checkpoint_hash: str, content_hash: str) -> Inspection | None:
-        p = self.inspection_path(checkpoint_hash, content_hash)
-        return load_record(p) if p.exists() else None
+    def get_inspection(self, checkpoint_hash: str, feats: ClipFeatures):
+        return self._load(self.inspection_path(checkpoint_hash, feats))
 
-    def put_inspection(self, ins: Inspection) -> Path:
-        return save_record(ins, self.inspection_path(ins.checkpoint_hash, ins.content_hash))
+    def put_inspection(self, ins, feats: ClipFeatures) -> Path:
+        if ins.content_hash != feats.content_hash:
+            raise ValueError("the inspection is of another clip")
+        return save_record(ins, self.inspection_path(ins.checkpoint_hash, feats))
+
+    # ---- explanations
+    def explanation_path(self, checkpoint_hash: str, feats: ClipFeatures, settings: Any = None) -> Path:
+        return self.root / "explanations" / checkpoint_hash / f"{features_key(feats)}-{settings_key(settings)}.json"
+
+    def get_explanation(self, checkpoint_hash: str, feats: ClipFeatures, settings: Any = None):
+        return self._load(self.explanation_path(checkpoint_hash, feats, settings))
+
+    def put_explanation(self, expl, feats: ClipFeatures, settings: Any = None) -> Path:
+        return save_record(expl, self.explanation_path(expl.checkpoint_hash, feats, settings))
 
     # ---- dataset tables
     def dataset_path(self, name: str) -> Path:
@@ -76,10 +102,15 @@ class ResultsStore:
     def put_dataset(self, name: str, table: pd.DataFrame) -> Path:
         p = self.dataset_path(name)
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_suffix(".tmp.csv")
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         table.to_csv(tmp, index=False)
         tmp.replace(p)
         return p
+
+    def dataset_dir(self, name: str) -> Path:
+        """Folder of one scored dataset's table, embeddings and fitted maps (the app's dataset views)."""
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+        return self.root / "dataset-views" / safe
 
     def get_dataset(self, name: str) -> pd.DataFrame | None:
         p = self.dataset_path(name)

@@ -30,7 +30,7 @@ SCENARIOS: tuple[tuple[str, str, bool], ...] = (
     ("conflict", "visual", True),
     ("neutral", "", False),
 )
-MODALITIES = ("text", "audio", "visual")
+from mmviz.records.modalities import MODALITIES  # noqa: E402
 #: |valence| of a background (non-decisive, non-conflicting) cue stays below this.
 WEAK = 0.5
 

@@ -27,7 +27,7 @@ import dataclasses
 import numpy as np
 
 from mmviz.errors import MmvizError
-from mmviz.features.record import ClipFeatures, TimedMatrix
+from mmviz.records.features import ClipFeatures, TimedMatrix
 from mmviz.explain.record import BASELINES, MODALITIES
 
 AV = ("audio", "visual")

@@ -25,7 +25,7 @@ from mmviz.errors import MmvizError
 from mmviz.inference.record import MODALITY_NAMES, Inspection
 from mmviz.records.serialize import register_record
 
-TIME_MODALITIES = ("audio", "visual")
+from mmviz.records.modalities import TIME_MODALITIES  # noqa: E402
 AGGREGATION = "mean over blocks, heads and fusion tokens of each key's attention weight"
 
 

@@ -33,7 +33,7 @@ import torch
 from mmviz.errors import MmvizError
 from mmviz.explain.ablate import check_baseline, present_modalities
 from mmviz.explain.record import MODALITIES, ExplainSettings
-from mmviz.features.record import ClipFeatures
+from mmviz.records.features import ClipFeatures
 from mmviz.inference.batching import tokenize
 from mmviz_models.fusion import FusionInputs, TextPrefix
 

@@ -22,7 +22,7 @@ from mmviz.errors import MmvizError
 from mmviz.explain.base import ClipContext, explainers
 from mmviz.explain.record import Explanation, ExplainSettings
 from mmviz.explain.verdict import verdict
-from mmviz.features.record import ClipFeatures
+from mmviz.records.features import ClipFeatures
 from mmviz.inference.record import Inspection
 
 CORE = {"shapley": "shapley", "integrated_gradients": "integrated_gradients", "time_attribution": "time_attributions",

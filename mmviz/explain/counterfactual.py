@@ -17,7 +17,7 @@ from mmviz.errors import MmvizError
 from mmviz.explain.ablate import mask_span, shift_steps, swap_modality, without
 from mmviz.explain.base import ClipContext, Explainer, register_explainer
 from mmviz.explain.record import MODALITIES, CounterfactualResult, Counterfactuals, ExplainSettings
-from mmviz.features.record import ClipFeatures
+from mmviz.records.features import ClipFeatures
 
 KINDS = ("drop", "mask", "shift", "swap")
 

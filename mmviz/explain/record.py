@@ -18,7 +18,7 @@ import numpy as np
 
 from mmviz.records.serialize import register_record
 
-MODALITIES = ("text", "audio", "visual")
+from mmviz.records.modalities import MODALITIES  # noqa: E402,F401
 BASELINES = ("mean", "zeros", "clip", "absent")
 VERDICTS = ("dominant", "complementary", "conflicting")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmviz.features.record import TimedMatrix
+from mmviz.records.features import TimedMatrix
 
 N_MFCC = 13
 AUDIO_FEATURE_NAMES: tuple[str, ...] = (

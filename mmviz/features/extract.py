@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from mmviz.features.record import ClipFeatures, TimedMatrix, Word
+from mmviz.records.features import ClipFeatures, TimedMatrix, Word
 from mmviz.media.decode import DecodedMedia
 
 Progress = Callable[[str, float], None]

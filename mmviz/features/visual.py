@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from mmviz.features.record import TimedMatrix
+from mmviz.records.features import TimedMatrix
 
 VISUAL_FEATURE_NAMES: tuple[str, ...] = (
     "face_present", "face_x", "face_y", "face_size", "head_motion", "smile", "eyes", "mouth_open",

@@ -1,4 +1,10 @@
-"""Figures about one clip: prediction, timeline, attention, fusion tokens, contributions."""
+"""Figures about one clip: prediction, timeline, attention, fusion tokens, contributions.
+
+Pure builders: records in (ClipFeatures, Inspection, and the explainer's own Explanation
+records), Plotly figure out. Nothing here recomputes what ``mmviz.explain`` computed: attention
+curves, key order and labels come from its AttentionCurves record, token shares from its
+TokenDiagnostics record.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,11 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mmviz.app_service.views import MODALITIES, ClipExplanation
-from mmviz.features.record import ClipFeatures
+from mmviz.explain.attention import AttentionCurves
+from mmviz.explain.record import Counterfactuals, CounterfactualResult, Explanation
 from mmviz.inference.record import Inspection
+from mmviz.records.features import ClipFeatures
+from mmviz.records.modalities import MODALITIES, TIME_MODALITIES
 
 COLORS = {"text": "#4C78A8", "audio": "#F58518", "visual": "#54A24B", "fused": "#B279A2", "null": "#9D9D9D"}
 LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=40, b=40))
@@ -38,9 +46,12 @@ def _col(feats: ClipFeatures, which: str, names: tuple[str, ...]):
     return None
 
 
-def timeline(feats: ClipFeatures, expl: ClipExplanation, ins: Inspection, *, decisive_span: tuple[float, float] | None = None,
+def timeline(feats: ClipFeatures, expl: Explanation, *, decisive_span: tuple[float, float] | None = None,
              cursor: float | None = None) -> go.Figure:
-    """Stacked tracks on the clip's clock: loudness, pitch, face, words, attribution and attention per modality."""
+    """Stacked tracks on the clip's clock: loudness, pitch, face, words, attribution and attention per modality.
+
+    decisive_span: planted ground truth of a demo clip (drawn and labelled as "planted").
+    """
     tracks = []
     loud = _col(feats, "audio", ("rms_db", "loudness_db", "loudness", "rms"))
     pitch = _col(feats, "audio", ("pitch_hz", "f0_hz", "pitch"))
@@ -49,15 +60,15 @@ def timeline(feats: ClipFeatures, expl: ClipExplanation, ins: Inspection, *, dec
         if t is not None:
             tracks.append(("line", t[2], t[0], t[1]))
     tracks.append(("words", "transcript", None, None))
-    for ta in expl.time:
-        label = f"{ta.modality} {'attention' if ta.kind == 'attention' else 'attribution'}"
-        tracks.append(("attr", label, ta.times, ta.values, ta.modality))
-    att = ins.cross_attention.mean(axis=(0, 1))  # (N, K) → per key mass per token, mean over blocks/heads
-    mass = att.mean(0)  # (K,)
-    for m in ("audio", "visual"):
-        sel = ins.key_mask(m)
-        if sel.any() and not any(t[1] == f"{m} attention" for t in tracks):
-            tracks.append(("attr", f"{m} attention", ins.key_times[sel], mass[sel], m))
+    for sa in (expl.time_attributions or ()):
+        if len(sa.times):
+            tracks.append(("attr", f"{sa.modality} attribution", sa.times, sa.values, sa.modality))
+    att = expl.attention
+    for m in TIME_MODALITIES if att is not None else ():
+        times, mass = att.curve(m)
+        if len(times):
+            tracks.append(("attr", f"{m} attention", times, mass, m))
+    wa = expl.word_attributions
     n = len(tracks)
     fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.025, subplot_titles=[t[1] for t in tracks])
     for i, tr in enumerate(tracks, start=1):
@@ -67,7 +78,7 @@ def timeline(feats: ClipFeatures, expl: ClipExplanation, ins: Inspection, *, dec
         elif tr[0] == "words":
             ws = feats.words
             mids = [(w.start + w.end) / 2 for w in ws]
-            scores = expl.word_scores if len(expl.word_scores) == len(ws) else np.zeros(len(ws))
+            scores = np.asarray(wa.scores) if wa is not None and len(wa.scores) == len(ws) else np.zeros(len(ws))
             fig.add_trace(go.Scatter(
                 x=mids, y=[0] * len(ws), mode="markers+text", text=[html.escape(w.text) for w in ws], textposition="top center",
                 marker=dict(size=10, color=scores, colorscale="RdBu", cmid=0, symbol=["circle-open" if w.estimated else "circle" for w in ws]),
@@ -79,7 +90,7 @@ def timeline(feats: ClipFeatures, expl: ClipExplanation, ins: Inspection, *, dec
                                  hovertemplate="%{x:.2f} s: %{y:.3f}<extra></extra>"), row=i, col=1)
     if decisive_span is not None and all(np.isfinite(decisive_span)):
         fig.add_vrect(x0=decisive_span[0], x1=decisive_span[1], fillcolor="gold", opacity=0.25, line_width=0,
-                      annotation_text="decisive span", annotation_position="top left", row="all", col=1)
+                      annotation_text="planted decisive span", annotation_position="top left", row="all", col=1)
     if cursor is not None:
         fig.add_vline(x=cursor, line_color="red", line_dash="dot")
     fig.update_layout(**LAYOUT, height=110 * n + 60, showlegend=False, clickmode="event+select", bargap=0)
@@ -88,27 +99,26 @@ def timeline(feats: ClipFeatures, expl: ClipExplanation, ins: Inspection, *, dec
     return fig
 
 
-def _key_labels(ins: Inspection) -> list[str]:
-    from mmviz.inference.record import MODALITY_NAMES
+def attention_heatmap(att: AttentionCurves | None, block: int = 0, head: int | None = None) -> go.Figure:
+    """Cross-attention of fusion tokens (rows) over keys (columns: null, audio steps, visual steps, in time order).
 
-    out = []
-    for m, t in zip(ins.key_modality, ins.key_times):
-        name = MODALITY_NAMES[int(m)]
-        out.append("null" if name == "null" or not np.isfinite(t) else f"{name[0].upper()} {t:.1f}s")
-    return out
-
-
-def attention_heatmap(ins: Inspection, block: int = 0, head: int | None = None) -> go.Figure:
-    """Cross-attention of fusion tokens (rows) over keys (columns: null, audio steps, visual steps)."""
-    a = ins.cross_attention[block]  # (H, N, K)
-    z = a.mean(0) if head is None else a[head]  # (N, K)
-    x = _key_labels(ins)
-    order = np.lexsort((np.nan_to_num(ins.key_times, nan=-1), ins.key_modality))
-    fig = go.Figure(go.Heatmap(z=z[:, order], x=[x[i] for i in order], y=[f"token {i}" for i in range(z.shape[0])],
+    att: the explainer's AttentionCurves record (``Explanation.attention``).
+    """
+    if att is None:
+        return _empty("No attention was recorded for this clip.")
+    z = att.heatmap(block, head)  # (N, K), keys already sorted by the explainer
+    fig = go.Figure(go.Heatmap(z=z, x=list(att.key_labels), y=[f"token {i}" for i in range(z.shape[0])],
                                colorscale="Viridis", colorbar=dict(title="weight"),
                                hovertemplate="%{y} → %{x}: %{z:.3f}<extra></extra>"))
-    title = f"Block {block} (after LM layer {ins.block_layers[block]}), {'mean over heads' if head is None else f'head {head}'}"
+    title = f"Block {block} (after LM layer {att.block_layers[block]}), {'mean over heads' if head is None else f'head {head}'}"
     fig.update_layout(**LAYOUT, height=120 + 40 * z.shape[0], title=title, xaxis=dict(title="keys (A = audio, V = visual)", tickangle=-60))
+    return fig
+
+
+def _empty(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(**LAYOUT, height=160, xaxis=dict(visible=False), yaxis=dict(visible=False))
     return fig
 
 
@@ -131,36 +141,44 @@ def token_norms(ins: Inspection) -> go.Figure:
     return fig
 
 
-def token_modality_share(ins: Inspection) -> go.Figure:
-    a = ins.cross_attention.mean(axis=(0, 1))  # (N, K)
+def token_modality_share(expl: Explanation) -> go.Figure:
+    """Share of each fusion token's attention on null / audio / visual keys (the explainer's TokenDiagnostics)."""
+    tok = expl.token_diagnostics
+    if tok is None:
+        return _empty("No fusion-token diagnostics for this clip.")
+    share = np.asarray(tok.attention_share_overall)  # (N, 3), columns tok.modality_names
     fig = go.Figure()
-    for m in ("null", "audio", "visual"):
-        sel = ins.key_mask(m)
-        fig.add_trace(go.Bar(x=[f"token {n}" for n in range(a.shape[0])], y=a[:, sel].sum(1), name=m, marker_color=COLORS[m]))
+    for j, m in enumerate(tok.modality_names):
+        fig.add_trace(go.Bar(x=[f"token {n}" for n in range(share.shape[0])], y=share[:, j], name=m, marker_color=COLORS[m]))
     fig.update_layout(**LAYOUT, height=280, barmode="stack", title="Attention share per token", yaxis=dict(range=[0, 1]))
     return fig
 
 
-def contribution_bars(expl: ClipExplanation) -> go.Figure:
-    """Shapley contribution per modality plus the interaction term; IG beside it when present."""
+def contribution_bars(expl: Explanation) -> go.Figure:
+    """Shapley contribution per modality plus the interaction term; integrated gradients beside it when present."""
+    sh, ig = expl.shapley, expl.integrated_gradients
+    if sh is None:
+        return _empty("Shapley values were not computed for this clip.")
     names = list(MODALITIES) + ["interaction"]
-    vals = [expl.shapley.get(m, 0.0) for m in MODALITIES] + [expl.interaction]
-    cols = 2 if expl.ig else 1
-    titles = ["Shapley (removal)"] + ([f"Integrated gradients (δ = {expl.ig_delta:.3g})"] if expl.ig else [])
+    vals = [sh.values.get(m, 0.0) for m in MODALITIES] + [sh.interaction]
+    cols = 2 if ig is not None else 1
+    titles = ["Shapley (removal)"] + ([f"Integrated gradients (δ = {ig.delta:.3g})"] if ig is not None else [])
     fig = make_subplots(rows=1, cols=cols, subplot_titles=titles, shared_yaxes=True)
     fig.add_trace(go.Bar(x=vals, y=names, orientation="h", marker_color=[COLORS.get(n, "#999") for n in names],
                          text=[f"{v:+.3f}" for v in vals], textposition="auto"), row=1, col=1)
-    if expl.ig:
-        iv = [expl.ig.get(m, 0.0) for m in MODALITIES]
+    if ig is not None:
+        iv = [ig.totals.get(m, 0.0) for m in MODALITIES]
         fig.add_trace(go.Bar(x=iv, y=list(MODALITIES), orientation="h", marker_color=[COLORS[m] for m in MODALITIES],
                              text=[f"{v:+.3f}" for v in iv], textposition="auto"), row=1, col=2)
     fig.update_layout(**LAYOUT, height=260, showlegend=False,
-                      title=f"Modality contributions (base {expl.base:+.2f} → full {expl.full:+.2f})")
+                      title=f"Modality contributions (base {sh.base:+.2f} → full {sh.full:+.2f})")
     fig.update_yaxes(autorange="reversed")
     return fig
 
 
-def counterfactual_bars(original: float, cfs) -> go.Figure:
+def counterfactual_bars(original: float, cfs: Counterfactuals | tuple[CounterfactualResult, ...] | list) -> go.Figure:
+    """The fused prediction of the clip as it is and of each changed input."""
+    cfs = list(cfs)
     names = ["original"] + [c.name for c in cfs]
     vals = [original] + [c.fused for c in cfs]
     fig = go.Figure(go.Bar(x=vals, y=[html.escape(n) for n in names], orientation="h",

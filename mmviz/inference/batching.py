@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from mmviz.errors import MmvizError
-from mmviz.features.record import ClipFeatures, TimedMatrix
+from mmviz.records.features import ClipFeatures, TimedMatrix
 from mmviz_models.config import FusionConfig
 from mmviz_models.fusion import FusionInputs
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from mmviz.records.serialize import register_record
 
-MODALITY_NAMES = ("null", "audio", "visual")
+from mmviz.records.modalities import KEY_MODALITIES as MODALITY_NAMES  # noqa: E402
 
 
 @register_record

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 import mmviz
-from mmviz.features.record import ClipFeatures
+from mmviz.records.features import ClipFeatures
 from mmviz.inference.batching import make_inputs
 from mmviz.inference.record import Inspection, Predictions
 from mmviz_models.checkpoint import load_checkpoint

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmviz.features.record import MediaInfo
+from mmviz.records.features import MediaInfo
 from mmviz.media import errors as E
 from mmviz.media.names import safe_filename
 

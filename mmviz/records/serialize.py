@@ -27,6 +27,10 @@ def register_record(cls: type[T]) -> type[T]:
     """Class decorator: allow ``cls`` to be rebuilt from disk by its class name."""
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls.__name__} must be a dataclass to be a record")
+    known = _REGISTRY.get(cls.__name__)
+    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise TypeError(f"a record called {cls.__name__} is already registered ({known.__module__}); records are saved "
+                        "by class name, so names must be unique")
     _REGISTRY[cls.__name__] = cls
     return cls
 

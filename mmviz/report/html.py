@@ -14,9 +14,10 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 import mmviz
-from mmviz.app_service.views import ClipResult, sentiment_class
+from mmviz.explain.analysis import ClipAnalysis
 from mmviz.figures import clip as cf
 from mmviz.figures import dataset as dfig
+from mmviz.records.sentiment import sentiment_class
 
 CSS = """body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
@@ -48,29 +49,34 @@ def _page(title: str, body: str) -> str:
             f"<style>{CSS}</style></head><body>\n<h1>{_e(title)}</h1>\n{body}\n</body></html>\n")
 
 
-def clip_report(res: ClipResult, provenance: dict, notes=(), seed: int = 0) -> str:
-    ins, ex, f = res.inspection, res.explanation, res.features
+def clip_report(analysis: ClipAnalysis, provenance: dict | None = None, notes=(), seed: int = 0) -> str:
+    """One clip's report from its records (as the app shows it, or as ``mmviz explain --out`` saved it)."""
+    ins, ex, f = analysis.inspection, analysis.explanation, analysis.features
     p = ins.predictions
     prov = {"clip": f.clip_id, "content hash": f.content_hash, "checkpoint hash": ins.checkpoint_hash, "backbone": ins.backbone,
-            "explanations": ex.source, "explanation settings": ex.settings, "extraction settings": f.settings,
-            "seed": seed, "mmviz": mmviz.__version__, "report date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    prov |= {k: v for k, v in provenance.items() if k not in prov}
+            "explanations": f"mmviz.explain {ex.mmviz_version} ({ex.created})", "explanation settings": ex.settings,
+            "extraction settings": f.settings, "seed": ex.seed if ex.seed is not None else seed, "mmviz": mmviz.__version__,
+            "report date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    prov |= {k: v for k, v in (provenance or {}).items() if k not in prov}
+    v = ex.verdict
+    verdict = f"<p><strong>{_e(v.kind)}</strong>: {_e(v.text)}</p>" if v is not None else "<p>No verdict: Shapley values were not computed.</p>"
     card = (f'<div class="card"><div class="big">{_e(sentiment_class(p.fused))} ({p.fused:+.2f})</div>'
             f"<p>Text head {p.text:+.2f} · audio head {p.audio:+.2f} · visual head {p.visual:+.2f}"
-            + (f" · label {res.label:+.2f}" if res.label is not None else "") + "</p>"
-            f"<p><strong>{_e(ex.verdict)}</strong>: {_e(ex.verdict_text)}</p></div>")
-    words = "<h2>Word attributions</h2>" + cf.word_attribution_html(ex.words, ex.word_scores)
+            + (f" · label {analysis.label:+.2f}" if analysis.label is not None else "") + "</p>" + verdict + "</div>")
+    wa = ex.word_attributions
+    words = "<h2>Word attributions</h2>" + (cf.word_attribution_html(wa.words, wa.scores) if wa is not None else "<p><em>(not computed)</em></p>")
     transcript = f"<h2>Transcript ({_e(f.transcript_source)})</h2><p>{_e(f.transcript) or '<em>none</em>'}</p>"
-    cfs = "".join(f"<tr><td>{_e(c.name)}</td><td>{c.fused:+.3f}</td><td>{c.delta:+.3f}</td></tr>" for c in ex.counterfactuals)
+    cfs = "".join(f"<tr><td>{_e(c.name)}</td><td>{c.fused:+.3f}</td><td>{c.delta:+.3f}</td></tr>" for c in (ex.counterfactuals or ()))
     cft = f"<h2>Counterfactuals</h2><table><tr><th>change</th><th>fused</th><th>Δ</th></tr>{cfs}</table>" if cfs else ""
     nt = "".join(f"<li><strong>{_e(n.author or 'anonymous')}</strong> ({_e(n.created)}) [{_e(', '.join(n.tags))}]: {_e(n.text)}</li>"
                  for n in notes)
+    remarks = "".join(f"<li>{_e(n)}</li>" for n in (*analysis.warnings, *ex.notes))
     figs = [("Scores", cf.prediction_bars(ins)), ("Modality contributions", cf.contribution_bars(ex)),
-            ("Timeline", cf.timeline(f, ex, ins, decisive_span=res.decisive_span)),
-            ("Cross-attention (block 0, mean over heads)", cf.attention_heatmap(ins, 0)),
+            ("Timeline", cf.timeline(f, ex, decisive_span=analysis.decisive_span)),
+            ("Cross-attention (block 0, mean over heads)", cf.attention_heatmap(ex.attention, 0)),
             ("Fusion gates", cf.fusion_gates(ins)), ("Fusion-token norms", cf.token_norms(ins))]
-    body = (card + transcript + words + cft + _figs_html(figs) + (f"<h2>Notes</h2><ul>{nt}</ul>" if nt else "")
-            + "<h2>Provenance</h2>" + _prov_table(prov))
+    body = (card + (f"<h2>Remarks</h2><ul>{remarks}</ul>" if remarks else "") + transcript + words + cft + _figs_html(figs)
+            + (f"<h2>Notes</h2><ul>{nt}</ul>" if nt else "") + "<h2>Provenance</h2>" + _prov_table(prov))
     return _page(f"mmviz report: {f.clip_id}", body)
 
 

@@ -11,7 +11,7 @@ import hashlib
 import numpy as np
 import torch
 
-from mmviz.features.record import ClipFeatures, MediaInfo, TimedMatrix, Word
+from mmviz.records.features import ClipFeatures, MediaInfo, TimedMatrix, Word
 from mmviz.inference.runner import ModelRunner
 from mmviz_models.backbone import load_backbone
 from mmviz_models.config import TINY_BACKBONE, FusionConfig

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from mmviz.data.dataset import LabelledClip
 from mmviz.explain.ablate import remove
 from mmviz.explain.record import MODALITIES
-from mmviz.features.record import ClipFeatures
+from mmviz.records.features import ClipFeatures
 
 #: every non-empty set of modalities, each as likely as the next
 DROP_SETS: tuple[tuple[str, ...], ...] = tuple(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmviz.features.record import Word
+from mmviz.records.features import Word
 
 
 def voiced_segments(active: np.ndarray, times: np.ndarray, step: float) -> list[tuple[float, float]]:

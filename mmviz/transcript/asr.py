@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmviz.errors import MmvizError
-from mmviz.features.record import Word
+from mmviz.records.features import Word
 
 ASR_SR = 16000
 FRAME_RATE = 100  # pocketsphinx segments are in 10 ms frames

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmviz.features.record import Word
+from mmviz.records.features import Word
 from mmviz.media.errors import MediaError, TranscriptEncodingError
 
 _TIME = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})")
