@@ -119,3 +119,34 @@ def test_record_names_do_not_shadow_other_records():
         obj = getattr(rec, name)
         if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == rec.__name__:
             assert _REGISTRY[obj.__name__] is obj
+
+
+def test_the_registry_says_which_record_fills_which_explanation_field():
+    import dataclasses
+
+    from mmviz.explain import Explainer, explainers, register_explainer
+    from mmviz.explain.base import check_dependencies, shared_passes
+    from mmviz.explain.record import Explanation, ModalityShapley, WordAttributions
+
+    check_dependencies()  # every declared shared pass exists
+    by_field = {e.field: e for e in explainers() if e.field}
+    assert set(by_field) == {"shapley", "integrated_gradients", "time_attributions", "word_attributions", "counterfactuals"}
+    assert set(by_field) <= {f.name for f in dataclasses.fields(Explanation)}
+    assert {"av_ig", "text_ig"} <= set(shared_passes())
+    assert by_field["time_attributions"].uses == ("av_ig",) and by_field["word_attributions"].uses == ("text_ig",)
+
+    with pytest.raises(TypeError, match="cannot hold"):
+        @register_explainer
+        class Wrong(Explainer[WordAttributions]):  # a word record cannot fill the Shapley field
+            name, record_type, field = "wrong", WordAttributions, "shapley"
+
+            def explain(self, runner, features, settings=None, *, context=None):
+                raise AssertionError
+
+    with pytest.raises(TypeError, match="already filled"):
+        @register_explainer
+        class Twice(Explainer[ModalityShapley]):
+            name, record_type, field = "shapley-again", ModalityShapley, "shapley"
+
+            def explain(self, runner, features, settings=None, *, context=None):
+                raise AssertionError

@@ -1,22 +1,26 @@
 """The one explainer contract, its registry, and the per-clip context explainers share.
 
-Every explanation method is a class with
+Every explanation method is a class ``Explainer[R]`` (R: the record it returns) with
 
 * ``name`` — a short id ("shapley", "integrated_gradients", ...), the key of the registry;
-* ``record_type`` — the record class its ``explain`` returns;
+* ``record_type`` — R, the record class its ``explain`` returns;
+* ``field`` — the :class:`~mmviz.explain.record.Explanation` field its record fills ("" for an
+  extra method, whose record goes to ``Explanation.extra``); checked at registration;
+* ``uses`` — the shared passes it reads (see below): its explicit dependencies;
 * ``applies_to(model) -> bool`` — whether the method makes sense for this model;
-* ``explain(runner, features, settings=None, *, context=None) -> record``.
+* ``explain(runner, features, settings=None, *, context=None) -> R``.
 
 and is registered with :func:`register_explainer` (one registry, here). ``explain_clip``
-iterates the registry. ``explain`` always goes: normalise inputs -> validate (user-facing
-:class:`MmvizError`) -> private compute -> build the record.
+iterates the registry and builds the Explanation from it. ``explain`` always goes: normalise
+inputs -> validate (user-facing :class:`MmvizError`) -> private compute -> build the record.
 
-:class:`ClipContext` holds what several methods reuse for one clip: the batched-ready
-inputs, the LM's pass over each distinct transcript (a :class:`TextPrefix` with the fusion
-tokens pre-run up to the first fusion block, computed once per text), and a memo of shared
-intermediate results (e.g. the audio-visual integrated-gradients pass used by both the
-modality totals and the time attribution). It is an optimisation only: passing none gives
-the same numbers.
+Shared passes are the expensive computations several methods read — the audio-visual
+integrated-gradients pass (modality totals and time attribution) and the word pass (modality
+totals and word attribution). Each is registered by name with :func:`register_pass`, declared
+in the ``uses`` of every explainer that reads it, and run at most once per clip by
+:meth:`ClipContext.shared`. :class:`ClipContext` also holds the batched-ready inputs and the
+LM's pass over each distinct transcript (a :class:`TextPrefix` with the fusion tokens pre-run
+up to the first fusion block). It is an optimisation only: passing none gives the same numbers.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ import abc
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 import torch
@@ -131,6 +136,12 @@ class ClipContext:
             self.pass_timings[key] = time.perf_counter() - t
         return self.cache[key]
 
+    def shared(self, name: str):
+        """The result of the shared pass ``name`` for this clip (run once, then reused)."""
+        if name not in _PASSES:
+            raise KeyError(f"no shared pass called {name!r} (registered: {', '.join(_PASSES)})")
+        return self.memo(name, lambda: _PASSES[name](self))
+
     # ---- batched prediction of many variants of the clip
     def predict(self, clips: Sequence[ClipFeatures]) -> np.ndarray:
         """Fused predictions (float64) of ``clips``, batched, reusing one LM pass per transcript."""
@@ -177,12 +188,36 @@ class PrefixRepeater:
         return self._by_size[n]
 
 
+# ---------------------------------------------------------------------------- shared passes
+_PASSES: dict[str, Callable[[ClipContext], Any]] = {}
+
+
+def register_pass(name: str):
+    """Decorator: ``fn(ctx) -> result`` becomes the shared pass ``name`` (see the module docstring)."""
+    def deco(fn: Callable[[ClipContext], Any]) -> Callable[[ClipContext], Any]:
+        if name in _PASSES and _PASSES[name] is not fn:
+            raise TypeError(f"a shared pass called {name!r} is already registered")
+        _PASSES[name] = fn
+        return fn
+
+    return deco
+
+
+def shared_passes() -> tuple[str, ...]:
+    return tuple(_PASSES)
+
+
 # ---------------------------------------------------------------------------- contract
-class Explainer(abc.ABC):
+R = TypeVar("R")
+
+
+class Explainer(abc.ABC, Generic[R]):
     """Base class of every explanation method (see the module docstring for the contract)."""
 
     name: ClassVar[str] = ""
     record_type: ClassVar[type] = object
+    field: ClassVar[str] = ""
+    uses: ClassVar[tuple[str, ...]] = ()
     needs_gradients: ClassVar[bool] = False
 
     def applies_to(self, model) -> bool:
@@ -191,7 +226,7 @@ class Explainer(abc.ABC):
 
     @abc.abstractmethod
     def explain(self, runner, features: ClipFeatures, settings: ExplainSettings | None = None, *,
-                context: ClipContext | None = None):
+                context: ClipContext | None = None) -> R:
         """Explain one clip; returns an instance of ``record_type``."""
 
     def _context(self, runner, features, settings, context) -> ClipContext:
@@ -211,11 +246,38 @@ _EXPLAINERS: dict[str, Explainer] = {}
 
 
 def register_explainer(cls: type[Explainer]) -> type[Explainer]:
-    """Class decorator: add one instance of ``cls`` to the registry under ``cls.name``."""
+    """Class decorator: add one instance of ``cls`` to the registry under ``cls.name``.
+
+    Checks the contract once, at import: a name, and an Explanation field of the record type
+    (or none, for an extra method). ``uses`` is checked by :func:`check_dependencies` once every
+    module has registered its passes.
+    """
+    import dataclasses
+    import typing
+
+    from mmviz.explain.record import Explanation
+
     if not cls.name:
         raise TypeError(f"{cls.__name__} needs a name")
+    if cls.field:
+        hints = typing.get_type_hints(Explanation)
+        if cls.field not in {f.name for f in dataclasses.fields(Explanation)}:
+            raise TypeError(f"{cls.__name__}.field {cls.field!r} is not a field of Explanation")
+        if cls.record_type not in typing.get_args(hints[cls.field]):
+            raise TypeError(f"Explanation.{cls.field} cannot hold a {cls.record_type.__name__}")
+        taken = [e.name for e in _EXPLAINERS.values() if e.field == cls.field and e.name != cls.name]
+        if taken:
+            raise TypeError(f"Explanation.{cls.field} is already filled by {taken[0]}")
     _EXPLAINERS[cls.name] = cls()
     return cls
+
+
+def check_dependencies() -> None:
+    """Every registered explainer's ``uses`` names a registered shared pass."""
+    for e in _EXPLAINERS.values():
+        missing = [p for p in e.uses if p not in _PASSES]
+        if missing:
+            raise TypeError(f"{type(e).__name__} uses unregistered shared pass(es): {', '.join(missing)}")
 
 
 def explainers() -> tuple[Explainer, ...]:

@@ -19,14 +19,12 @@ import torch
 
 import mmviz
 from mmviz.errors import MmvizError
-from mmviz.explain.base import ClipContext, explainers
+from mmviz.explain.base import ClipContext, check_dependencies, explainers
 from mmviz.explain.record import Explanation, ExplainSettings
 from mmviz.explain.verdict import verdict
 from mmviz.records.features import ClipFeatures
 from mmviz.inference.record import Inspection
 
-CORE = {"shapley": "shapley", "integrated_gradients": "integrated_gradients", "time_attribution": "time_attributions",
-        "word_attribution": "word_attributions", "counterfactuals": "counterfactuals"}
 
 
 def explain_clip(
@@ -55,6 +53,7 @@ def explain_clip(
     settings = settings or ExplainSettings()
     report = progress or (lambda stage, frac: None)
     # validate
+    check_dependencies()
     ctx = ClipContext.build(runner, features, settings, other)
     todo = [e for e in explainers() if (not settings.methods or e.name in settings.methods) and e.applies_to(runner.model)]
     if inspection is not None and inspection.content_hash != features.content_hash:
@@ -91,12 +90,13 @@ def explain_clip(
     timings.update({f"shared pass: {k}": v for k, v in ctx.pass_timings.items()})  # inside the parts above
     report("done", 1.0)
     # build
-    core = {field: results.get(name) for name, field in CORE.items()}
+    fields = {e.name: e.field for e in explainers() if e.field}  # the registry says which record fills which field
+    core = {field: results.get(name) for name, field in fields.items()}
     return Explanation(
         clip_id=features.clip_id, content_hash=features.content_hash, checkpoint_hash=runner.checkpoint_hash,
         backbone=runner.backbone_name, prediction=float(ins.predictions.fused), present=ctx.present, verdict=verd,
         attention=att, attention_vs_attribution=corr, token_diagnostics=tok, map_xy=xy, map_space=space,
-        extra={k: v for k, v in results.items() if k not in CORE}, notes=tuple(dict.fromkeys(ctx.notes)),
+        extra={k: v for k, v in results.items() if k not in fields}, notes=tuple(dict.fromkeys(ctx.notes)),
         timings=timings, settings=settings.to_dict(), seed=settings.seed,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"), mmviz_version=mmviz.__version__, **core,
     )

@@ -81,11 +81,12 @@ def counterfactual(runner, features: ClipFeatures, kind: str, *, modality: str =
 
 
 @register_explainer
-class CounterfactualExplainer(Explainer):
+class CounterfactualExplainer(Explainer[Counterfactuals]):
     """The standard set: drop each modality, mask a span, shift audio ±k, swap with another clip."""
 
     name = "counterfactuals"
     record_type = Counterfactuals
+    field = "counterfactuals"
 
     def explain(self, runner, features, settings: ExplainSettings | None = None, *, context: ClipContext | None = None):
         ctx = self._context(runner, features, settings, context)  # normalise + validate

@@ -24,7 +24,7 @@ import torch
 from captum.attr import IntegratedGradients
 
 from mmviz.explain.ablate import AV, remove
-from mmviz.explain.base import ClipContext, Explainer, PrefixRepeater, register_explainer, with_av
+from mmviz.explain.base import ClipContext, Explainer, PrefixRepeater, register_explainer, register_pass, with_av
 from mmviz.explain.record import ExplainSettings, ModalityIG
 
 
@@ -45,10 +45,11 @@ def gradient_baseline(settings: ExplainSettings) -> str:
 
 
 def av_integrated_gradients(ctx: ClipContext) -> AVPath:
-    """Captum IG over the clip's audio and visual tensors (memoised on ``ctx``)."""
-    return ctx.memo("av_ig", lambda: _av_ig(ctx))
+    """Captum IG over the clip's audio and visual tensors (the shared pass "av_ig")."""
+    return ctx.shared("av_ig")
 
 
+@register_pass("av_ig")
 def _av_ig(ctx: ClipContext) -> AVPath:
     s = ctx.settings
     bl = gradient_baseline(s)
@@ -88,11 +89,13 @@ def _av_ig(ctx: ClipContext) -> AVPath:
 
 
 @register_explainer
-class IntegratedGradientsExplainer(Explainer):
+class IntegratedGradientsExplainer(Explainer[ModalityIG]):
     """Per-modality integrated-gradients totals with convergence deltas."""
 
     name = "integrated_gradients"
     record_type = ModalityIG
+    field = "integrated_gradients"
+    uses = ("av_ig", "text_ig")
     needs_gradients = True
 
     def explain(self, runner, features, settings: ExplainSettings | None = None, *, context: ClipContext | None = None):

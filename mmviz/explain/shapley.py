@@ -49,11 +49,12 @@ def shapley_from_values(values: dict[tuple[str, ...], float], players: tuple[str
 
 
 @register_explainer
-class ShapleyExplainer(Explainer):
+class ShapleyExplainer(Explainer[ModalityShapley]):
     """Exact Shapley values over the 3 modalities + the interaction term."""
 
     name = "shapley"
     record_type = ModalityShapley
+    field = "shapley"
 
     def explain(self, runner, features, settings: ExplainSettings | None = None, *, context: ClipContext | None = None):
         ctx = self._context(runner, features, settings, context)  # normalise + validate

@@ -47,11 +47,13 @@ def window_slices(times: np.ndarray, width: float) -> list[np.ndarray]:
 
 
 @register_explainer
-class TimeAttributionExplainer(Explainer):
+class TimeAttributionExplainer(Explainer[TimeAttributions]):
     """Signed contribution of each audio and visual time step."""
 
     name = "time_attribution"
     record_type = TimeAttributions
+    field = "time_attributions"
+    uses = ("av_ig",)  # with time_method="integrated_gradients"; occlusion runs its own batched pass
     needs_gradients = True
 
     def applies_to(self, model) -> bool:

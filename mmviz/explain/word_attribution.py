@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from captum.attr import LayerIntegratedGradients
 
-from mmviz.explain.base import ClipContext, Explainer, register_explainer
+from mmviz.explain.base import ClipContext, Explainer, register_explainer, register_pass
 from mmviz.explain.record import ExplainSettings, WordAttributions
 from mmviz_models.fusion import FusionInputs
 
@@ -45,12 +45,13 @@ def pad_id(tokenizer) -> int:
 
 
 def text_integrated_gradients(ctx: ClipContext) -> TextPath | None:
-    """LIG over the transcript's token embeddings (memoised on ``ctx``); None without words."""
+    """LIG over the transcript's token embeddings (the shared pass "text_ig"); None without words."""
     if "text" not in ctx.present:
         return None
-    return ctx.memo("text_ig", lambda: _text_ig(ctx))
+    return ctx.shared("text_ig")
 
 
+@register_pass("text_ig")
 def _text_ig(ctx: ClipContext) -> TextPath:
     s = ctx.settings
     x = ctx.x
@@ -108,11 +109,13 @@ def token_to_word(text: str, words: tuple[str, ...], token_ids: np.ndarray, toke
 
 
 @register_explainer
-class WordAttributionExplainer(Explainer):
+class WordAttributionExplainer(Explainer[WordAttributions]):
     """Per-word contributions of the transcript (LayerIntegratedGradients, pad baseline)."""
 
     name = "word_attribution"
     record_type = WordAttributions
+    field = "word_attributions"
+    uses = ("text_ig",)
     needs_gradients = True
 
     def applies_to(self, model) -> bool:
