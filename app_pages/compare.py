@@ -7,7 +7,6 @@ import pandas as pd
 import streamlit as st
 
 from mmviz.app_service import backend, cached, ui
-from mmviz.data.metrics import mmsa_metrics
 from mmviz.errors import MmvizError
 from mmviz.figures import clip as cf
 from mmviz.figures import dataset as dfig
@@ -61,8 +60,7 @@ else:
         st.error(str(e))
         st.stop()
     with st.container(key="compare-dataset", border=True):
-        ma = mmsa_metrics(da.table["pred_fused"], pd.to_numeric(da.table["label"]))
-        mb = mmsa_metrics(db.table["pred_fused"], pd.to_numeric(db.table["label"]))
+        ma, mb = da.metrics, db.metrics
         keys = ["Has0_acc_2", "Has0_F1_score", "Mult_acc_7", "Corr"]
         ui.chart(dfig.compare_bars({k: ma[k] for k in keys}, {k: mb[k] for k in keys}, f"A: {a}", f"B: {b}", "Metrics"), key="cmp_m")
         st.dataframe(pd.DataFrame({"metric": list(ma), "A": list(ma.values()), "B": [mb[k] for k in ma],

@@ -67,8 +67,8 @@ with st.container(key="tsne-map"):
                   selection_mode=("points", "box", "lasso"))
 rows = sorted({r for r in (_row_of(p) for p in (ev.selection.points if ev else [])) if r is not None})
 shown = t.iloc[rows] if rows else t
-cols = [c for c in ("clip_id", "label", "pred_fused", "pred_text", "pred_audio", "pred_visual", "abs_error", "dominant",
-                    "conflict", "duration", "transcript_source") if c in shown.columns]
+cols = [c for c in ("clip_id", "label", "pred_fused", "pred_text", "pred_audio", "pred_visual", "abs_error", "planted_modality",
+                    "loudest_head", "heads_disagree", "duration", "transcript_source") if c in shown.columns]
 with st.container(key="clip-table"):
     st.caption(f"Showing {len(shown)} of {len(t)} clips" + (" (selected on the map; click empty space to clear)" if rows else
                                                            " (select points on the map with a click, box or lasso to filter)"))

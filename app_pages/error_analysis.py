@@ -8,7 +8,7 @@ import streamlit as st
 
 from mmviz.app_service import cached, ui
 from mmviz.app_service.datasets import robustness
-from mmviz.data.metrics import mmsa_metrics
+from mmviz.data.table import column, slice_columns
 from mmviz.errors import MmvizError
 from mmviz.figures import dataset as dfig
 
@@ -31,7 +31,7 @@ tl = t[lab.notna()]
 
 with st.container(key="metrics", border=True):
     st.subheader("Metrics (MOSI / MMSA definitions)", anchor=False)
-    m = mmsa_metrics(tl["pred_fused"].to_numpy(float), lab[lab.notna()].to_numpy(float))
+    m = ds.metrics
     keys = ["Has0_acc_2", "Has0_F1_score", "Non0_acc_2", "Non0_F1_score", "Mult_acc_7", "MAE", "Corr"]
     cols = st.columns(len(keys))
     for c, k in zip(cols, keys):
@@ -49,7 +49,7 @@ with c2:
 with st.container(key="worst-errors", border=True):
     st.subheader("Worst errors", anchor=False)
     worst = tl.sort_values("abs_error", ascending=False).head(10)
-    cols = [c for c in ("clip_id", "label", "pred_fused", "abs_error", "dominant", "conflict", "transcript") if c in worst]
+    cols = [c for c in ("clip_id", "label", "pred_fused", "abs_error", "planted_modality", "loudest_head", "transcript") if c in worst]
     sel = st.dataframe(worst[cols], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="worst")
     if sel and sel.selection.rows:
         row = worst.iloc[sel.selection.rows[0]]
@@ -59,7 +59,8 @@ with st.container(key="worst-errors", border=True):
 
 with st.container(key="slices", border=True):
     st.subheader("Slices: unimodal heads vs fused", anchor=False)
-    by = st.selectbox("Slice by", ["dominant", "conflict", "length", "face", "transcript_source"], key="slice_by")
+    opts = slice_columns(tl)
+    by = st.selectbox("Slice by", opts, key="slice_by", format_func=lambda c: column(c).title)
     ui.chart(dfig.slice_accuracy(tl, by), key="slice_chart")
 
 with st.container(key="robustness", border=True):

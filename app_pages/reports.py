@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from mmviz.app_service import cached, ui
-from mmviz.data.metrics import mmsa_metrics
 from mmviz.figures import clip as cf
 from mmviz.records.sentiment import sentiment_class
 from mmviz.report import clip_report, dataset_report
@@ -33,10 +31,7 @@ with st.container(key="report-export", border=True):
         if ds is None:
             st.info("Open the Dataset explorer to export a dataset report.")
         else:
-            lab = pd.to_numeric(ds.table["label"], errors="coerce")
-            ok = lab.notna()
-            metrics = mmsa_metrics(ds.table.loc[ok, "pred_fused"], lab[ok]) if ok.sum() else {}
-            doc = dataset_report(ds.table, metrics, svc.provenance() | {"checkpoint hash": ds.checkpoint_hash}, ds.source)
+            doc = dataset_report(ds.table, ds.metrics, svc.provenance() | {"checkpoint hash": ds.checkpoint_hash}, ds.source)
             st.download_button("Download dataset report", doc.encode(), key="dl_dataset", file_name="mmviz-dataset.html", mime="text/html")
 
 st.toggle("Presentation mode", key=ui.PRESENT)

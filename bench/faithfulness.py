@@ -32,7 +32,7 @@ import torch
 
 from mmviz.errors import MmvizError
 from mmviz.explain import ClipContext, ExplainSettings, get_explainer
-from mmviz.explain.ablate import AV, mask_steps
+from mmviz.features.ablate import AV, mask_steps
 from mmviz.explain.integrated_gradients import completeness_error
 from mmviz.records.features import ClipFeatures
 from mmviz.inference.runner import DEFAULT_CHECKPOINT, ModelRunner

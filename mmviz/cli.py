@@ -45,7 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_to_terminal() -> None:
+    """Library modules log (never print); a command shows their INFO lines as ``mmviz: ...``."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("mmviz: %(message)s"))
+    for name in ("mmviz", "mmviz_models"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _log_to_terminal()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

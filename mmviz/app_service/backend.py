@@ -40,7 +40,7 @@ def load_runner(spec: str) -> ModelRunner:
     if spec.startswith("tiny"):
         from mmviz.features.audio import AUDIO_FEATURE_NAMES
         from mmviz.features.visual import VISUAL_FEATURE_NAMES
-        from mmviz.testing.tiny import tiny_config, tiny_runner
+        from mmviz.inference.tiny import tiny_config, tiny_runner
 
         seed = int(spec.split(":", 1)[1]) if ":" in spec else 0
         return tiny_runner(tiny_config(audio_features=AUDIO_FEATURE_NAMES, visual_features=VISUAL_FEATURE_NAMES), seed=seed)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from mmviz.explain.embedding_map import SPACES, EmbeddingMaps, fit_map, load_map
 from mmviz.records.features import ClipFeatures
 from mmviz.inference.record import Inspection
 from mmviz.inference.runner import ModelRunner
+from mmviz.data.table import check_table
 from mmviz.records.keys import short_hash
 
 MAP_SEED = 0
@@ -43,6 +45,16 @@ class DatasetView:
     maps: EmbeddingMaps | None
     checkpoint_hash: str
     source: str
+    _placed: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def metrics(self) -> dict:
+        """MMSA metrics of the fused head on the labelled rows (computed once per view, not per page rerun)."""
+        from mmviz.data.metrics import mmsa_metrics
+
+        lab = pd.to_numeric(self.table["label"], errors="coerce")
+        ok = lab.notna()
+        return mmsa_metrics(self.table.loc[ok, "pred_fused"].to_numpy(float), lab[ok].to_numpy(float)) if ok.sum() else {}
 
     @property
     def spaces(self) -> tuple[str, ...]:
@@ -52,8 +64,11 @@ class DatasetView:
         """Where a clip's embedding lands on this dataset's map (openTSNE transform, no refit)."""
         if self.maps is None or space not in self.maps.maps:
             return None
-        xy = self.maps[space].place(np.asarray(ins.embeddings[space], dtype=np.float64)[None])[0]
-        return float(xy[0]), float(xy[1])
+        key = (ins.content_hash, ins.checkpoint_hash, ins.created, space)
+        if key not in self._placed:  # one openTSNE transform per clip and space, not one per page rerun
+            xy = self.maps[space].place(np.asarray(ins.embeddings[space], dtype=np.float64)[None])[0]
+            self._placed[key] = (float(xy[0]), float(xy[1]))
+        return self._placed[key]
 
 
 def demo_available() -> bool:
@@ -94,7 +109,7 @@ def score_clips(svc: AppService, name: str, clips: Sequence[ClipFeatures], label
 
 
 def _finish(svc: AppService, r: ModelRunner, name: str, table: pd.DataFrame, inspections: list[Inspection], root: Path) -> DatasetView:
-    table = add_slices(table.reset_index(drop=True))
+    table = add_slices(check_table(table).reset_index(drop=True))
     emb = {s: np.stack([np.asarray(i.embeddings[s], dtype=np.float32) for i in inspections]) if inspections else np.zeros((0, 1))
            for s in SPACES}
     maps = fit_dataset_maps(emb, tuple(table["clip_id"].astype(str)))
@@ -163,8 +178,7 @@ def _score_folder(svc: AppService, r: ModelRunner, folder: Path, labels_csv: Pat
         meta = pd.read_csv(folder / "metadata.csv")
     if meta is not None and "clip_id" not in meta.columns and "file" in meta.columns:
         meta["clip_id"] = meta["file"].map(lambda s: Path(str(s)).stem)
-    cb = (lambda i, n, name: progress(name, i / max(n, 1))) if progress else None
-    table = score_folder(folder, r, svc.store, labels=meta, progress=cb)
+    table = score_folder(folder, r, svc.store, labels=meta, progress=progress)
     if "error" in table.columns:
         table = table.rename(columns={"error": "error_msg"})
     table["error_msg"] = table.get("error_msg", "").fillna("") if "error_msg" in table else ""
@@ -180,7 +194,12 @@ def _score_folder(svc: AppService, r: ModelRunner, folder: Path, labels_csv: Pat
 
 
 def add_slices(t: pd.DataFrame) -> pd.DataFrame:
-    """Derived columns every page slices by: correctness, error, dominant modality, conflict, length bucket."""
+    """Derived columns every page slices by (see :mod:`mmviz.data.table` for where each comes from).
+
+    The demo generator's planted answers become ``planted_*`` (ground truth); rules over the
+    unimodal heads are named as rules (``loudest_head``, ``heads_disagree``) — neither is the
+    model's explanation of a clip.
+    """
     t = t.copy()
     t["pred_class"] = np.where(t["pred_fused"] >= 0, "positive", "negative")
     lab = pd.to_numeric(t["label"], errors="coerce")
@@ -188,15 +207,13 @@ def add_slices(t: pd.DataFrame) -> pd.DataFrame:
     t["abs_error"] = (t["pred_fused"] - lab).abs()
     t["correct"] = np.where(lab.isna(), np.nan, (t["pred_fused"] >= 0) == (lab >= 0))
     heads = t[["pred_text", "pred_audio", "pred_visual"]].to_numpy()
-    head_dom = np.array(["text", "audio", "visual"])[np.abs(heads).argmax(1)]
-    dm = t["decisive_modality"].fillna("").astype(str) if "decisive_modality" in t else pd.Series([""] * len(t))
-    t["dominant"] = np.where(dm != "", dm, head_dom)
+    t["loudest_head"] = np.array(["text", "audio", "visual"])[np.abs(heads).argmax(1)]
     sal = np.abs(heads) >= 0.5
-    head_conf = (sal & (heads > 0)).any(1) & (sal & (heads < 0)).any(1)
+    t["heads_disagree"] = (sal & (heads > 0)).any(1) & (sal & (heads < 0)).any(1)
+    if "decisive_modality" in t:
+        t["planted_modality"] = t["decisive_modality"].fillna("").astype(str).replace({"nan": ""})
     if "conflict" in t and t["conflict"].notna().any():
-        t["conflict"] = t["conflict"].map(lambda v: str(v).lower() in ("true", "1", "1.0"))
-    else:
-        t["conflict"] = head_conf
+        t["planted_conflict"] = t["conflict"].map(lambda v: str(v).lower() in ("true", "1", "1.0"))
     t["length"] = pd.cut(t["duration"], [0, 4, 6, 1e9], labels=["< 4 s", "4–6 s", "> 6 s"]).astype(str)
     t["face"] = np.where(pd.to_numeric(t.get("face_present"), errors="coerce").fillna(0) > 0.5, "face", "no face")
     return t

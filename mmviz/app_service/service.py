@@ -64,7 +64,7 @@ class AppService:
         import time
 
         from mmviz.explain import explain_clip
-        from mmviz.testing.tiny import synthetic_clip
+        from mmviz.inference.tiny import synthetic_clip
 
         t0 = time.perf_counter()
         _warm_up_features()
@@ -260,7 +260,6 @@ def _write_once(path: Path, data: bytes) -> None:
 def _warm_up_features() -> None:
     """One second of noise and a few grey frames through the descriptor and speech code: loads
     the recogniser's model and compiles librosa's numba kernels (about 2 s on first use)."""
-    import numpy as np
 
     from mmviz.features.audio import audio_features
     from mmviz.features.visual import visual_features

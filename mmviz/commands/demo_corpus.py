@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
             args.out, args.n, args.seed,
             text_source=args.text_source, shared_dir=args.shared_dir,
             keep_media=not args.features_only,
-            progress=lambda done, total: bar.update(done - bar.n),
+            progress=lambda stage, frac: bar.update(round(frac * bar.total) - bar.n),
         )
     counts = meta["decisive_modality"].value_counts().to_dict()
     print(f"wrote {len(meta)} clips and metadata.csv to {args.out}; decisive: {counts}; conflicts: {int(meta['conflict'].sum())}")

@@ -22,13 +22,13 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     import pandas as pd
-    from tqdm.auto import tqdm
 
     from mmviz.data.metrics import mmsa_metrics
     from mmviz.data.scoring import score_folder
     from mmviz.data.store import ResultsStore
     from mmviz.errors import DatasetError
     from mmviz.inference.runner import ModelRunner
+    from mmviz.progress import terminal_bar
 
     labels_path = Path(args.labels) if args.labels else Path(args.folder) / "metadata.csv"
     labels = None
@@ -43,16 +43,9 @@ def run(args: argparse.Namespace) -> int:
         table = score_folder_ray(args.folder, args.checkpoint, store.root)
     else:
         runner = ModelRunner.from_checkpoint(args.checkpoint)
-        bar = tqdm(total=None, unit="clip")
-
-        def progress(i: int, n: int, name: str) -> None:
-            bar.total = n
-            bar.n = i
-            bar.set_postfix_str(name[:30])
-            bar.refresh()
-
+        progress, close = terminal_bar("scoring")
         table = score_folder(args.folder, runner, store, labels=labels, progress=progress, explain=args.explain)
-        bar.close()
+        close()
     ok = table[table["error"].fillna("") == ""] if "error" in table else table
     print(f"scored {len(ok)} of {len(table)} clips; store: {store.root}")
     for _, r in table[table["error"].fillna("") != ""].iterrows():

@@ -9,7 +9,7 @@ column and the rest go on.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +19,7 @@ from mmviz.errors import MmvizError
 from mmviz.records.features import ClipFeatures
 from mmviz.inference.record import Inspection
 from mmviz.inference.runner import ModelRunner
+from mmviz.progress import Progress, report
 from mmviz.records.keys import sha256_file, transcript_input_key
 
 MEDIA_SUFFIXES = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".wav", ".mp3", ".m4a", ".flac", ".ogg"}
@@ -68,7 +69,7 @@ def score_folder(
     *,
     labels: pd.DataFrame | None = None,
     batch_size: int = 8,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
     explain: bool = False,
 ) -> pd.DataFrame:
     """One row per clip with predictions (and label/error); records persisted in ``store``.
@@ -93,8 +94,7 @@ def score_folder(
         pending.clear()
 
     for i, path in enumerate(paths):
-        if progress:
-            progress(i, len(paths), path.name)
+        report(progress, path.name, i / len(paths))
         row: dict = {"clip_id": path.stem, "path": str(path), "error": ""}
         meta = lab.get(path.stem)
         if meta is not None:
@@ -110,8 +110,7 @@ def score_folder(
         if len(pending) >= batch_size:
             flush()
     flush()
-    if progress:
-        progress(len(paths), len(paths), "done")
+    report(progress, "done", 1.0)
     table = pd.DataFrame(rows)
     store.put_dataset(f"{Path(folder).resolve().name}-{runner.checkpoint_hash}", table)
     return table

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from mmviz.progress import Progress, report
 from mmviz.demo.clip import DemoClip, render_clip
 from mmviz.demo.plan import plan_clip
 from mmviz.demo.real_text import load_real_text, pick_sentence
@@ -78,13 +79,13 @@ def generate_corpus(
     text_source: str = "templates",
     shared_dir: str | Path | None = None,
     keep_media: bool = True,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Render ``n`` clips into ``out_dir`` and return (and write) their metadata.
 
     text_source: "templates" (sentences the project writes, exact valence), "mosi" or
         "vader" (real human-rated sentences read from ``shared_dir``; see real_text.py).
-    progress: called as ``progress(done, n)`` after each clip.
+    progress: called as ``progress(stage, fraction)`` after each clip.
     """
     if int(n) < 1:
         raise MmvizError(f"The corpus needs at least one clip (got n={n}).")
@@ -99,8 +100,7 @@ def generate_corpus(
         clip = render_clip(plan_clip(i, int(seed)), choose, clip_id=f"demo{i:03d}", fps=FPS, size=SIZE)
         file = _write_media(clip, out) if keep_media else _write_features(clip, out)
         rows.append({**clip.meta, "file": file})
-        if progress is not None:
-            progress(i + 1, int(n))
+        report(progress, f"{i + 1}/{int(n)} clips", (i + 1) / max(int(n), 1))
     meta = pd.DataFrame(rows)[METADATA_COLUMNS]
     meta.to_csv(out / "metadata.csv", index=False)
     return meta

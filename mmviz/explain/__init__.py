@@ -29,7 +29,7 @@ from mmviz.explain.record import (  # noqa: F401
 from mmviz.explain.base import ClipContext, Explainer, NothingToExplainError, explainers, get_explainer, register_explainer  # noqa: F401,E501
 # registration order = the order explain_clip runs them
 from mmviz.explain import shapley, integrated_gradients, time_attribution, word_attribution, counterfactual  # noqa: F401,E402
-from mmviz.explain.ablate import mask_span, mask_steps, remove, shift_audio, shift_steps, swap_modality, without  # noqa: F401,E402
+from mmviz.features.ablate import mask_span, mask_steps, remove, shift_audio, shift_steps, swap_modality, without  # noqa: F401,E402
 from mmviz.explain.counterfactual import counterfactual as make_counterfactual  # noqa: F401,E402
 from mmviz.explain.verdict import verdict  # noqa: F401,E402
 from mmviz.explain.clip import explain_clip  # noqa: F401,E402

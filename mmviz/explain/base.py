@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from mmviz.errors import MmvizError
-from mmviz.explain.ablate import check_baseline, present_modalities
+from mmviz.features.ablate import check_baseline, present_modalities
 from mmviz.explain.record import MODALITIES, ExplainSettings
 from mmviz.records.features import ClipFeatures
 from mmviz.inference.batching import tokenize

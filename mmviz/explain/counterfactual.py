@@ -5,7 +5,7 @@
 * shift  — audio moved k steps against the video (vacated steps "not measured");
 * swap   — one modality taken from another clip.
 
-Every change is a pure ClipFeatures transform from :mod:`mmviz.explain.ablate`; all the
+Every change is a pure ClipFeatures transform from :mod:`mmviz.features.ablate`; all the
 changes of a clip are predicted in one batched pass (transcripts that did not change reuse
 the LM's cached pass). Each result is the new fused prediction and its change from the
 original.
@@ -14,7 +14,7 @@ original.
 from __future__ import annotations
 
 from mmviz.errors import MmvizError
-from mmviz.explain.ablate import mask_span, shift_steps, swap_modality, without
+from mmviz.features.ablate import mask_span, shift_steps, swap_modality, without
 from mmviz.explain.base import ClipContext, Explainer, register_explainer
 from mmviz.explain.record import MODALITIES, CounterfactualResult, Counterfactuals, ExplainSettings
 from mmviz.records.features import ClipFeatures

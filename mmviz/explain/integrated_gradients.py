@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from captum.attr import IntegratedGradients
 
-from mmviz.explain.ablate import AV, remove
+from mmviz.features.ablate import AV, remove
 from mmviz.explain.base import ClipContext, Explainer, PrefixRepeater, register_explainer, register_pass, with_av
 from mmviz.explain.record import ExplainSettings, ModalityIG
 

@@ -19,7 +19,7 @@ import numpy as np
 from mmviz.records.serialize import register_record
 
 from mmviz.records.modalities import MODALITIES  # noqa: E402,F401
-BASELINES = ("mean", "zeros", "clip", "absent")
+from mmviz.features.ablate import BASELINES  # noqa: E402,F401 - the removal definitions live with the features
 VERDICTS = ("dominant", "complementary", "conflicting")
 
 
@@ -37,7 +37,7 @@ class ExplainSettings:
         "absent": the steps are dropped altogether (the model's native missing stream; for
         Shapley and counterfactuals only — gradient methods need a same-shape baseline and
         use "mean" instead, which their record says).
-        A removed *transcript* is always the empty transcript (see ``mmviz.explain.ablate``).
+        A removed *transcript* is always the empty transcript (see ``mmviz.features.ablate``).
     ig_steps: integration steps of integrated gradients over audio/visual (one batched pass).
     word_steps: integration steps of the word attribution (each step is a full LM pass).
     ig_method: Captum's integration rule ("gausslegendre" or "riemann_trapezoid", ...).

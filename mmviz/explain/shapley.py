@@ -2,7 +2,7 @@
 
 The value of a coalition S is the fused prediction with every modality outside S removed
 (audio/visual -> the settings' baseline, text -> the empty transcript; see
-:mod:`mmviz.explain.ablate`). With 3 players there are 8 coalitions, all evaluated in ONE
+:mod:`mmviz.features.ablate`). With 3 players there are 8 coalitions, all evaluated in ONE
 batched forward pass: the LM reads only two distinct transcripts (the real one and the empty
 one), once each, and the fusion tokens are pre-run up to the first fusion block
 (``precompute_fusion``), so each coalition costs only the fusion part of the model.
@@ -21,7 +21,7 @@ from fractions import Fraction
 from itertools import combinations
 from math import factorial
 
-from mmviz.explain.ablate import remove
+from mmviz.features.ablate import remove
 from mmviz.explain.base import ClipContext, Explainer, register_explainer
 from mmviz.explain.record import MODALITIES, ExplainSettings, ModalityShapley
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmviz.errors import MmvizError
-from mmviz.explain.ablate import AV, mask_steps
+from mmviz.features.ablate import AV, mask_steps
 from mmviz.explain.base import ClipContext, Explainer, register_explainer
 from mmviz.explain.integrated_gradients import av_integrated_gradients
 from mmviz.explain.record import ExplainSettings, StepAttribution, TimeAttributions

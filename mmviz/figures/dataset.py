@@ -9,9 +9,12 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from mmviz.data.table import column
+
 LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=40))
-COLOR_BY = {"label": "label", "prediction": "pred_fused", "error": "abs_error", "dominant modality": "dominant",
-            "conflict": "conflict", "correct": "correct"}
+COLOR_BY = {"label": "label", "prediction": "pred_fused", "error": "abs_error", "correct": "correct",
+            "planted decisive modality (ground truth)": "planted_modality", "planted conflict (ground truth)": "planted_conflict",
+            "largest unimodal head (rule)": "loudest_head", "unimodal heads disagree (rule)": "heads_disagree"}
 
 
 def dataset_map(table: pd.DataFrame, color_by: str = "label", highlight: tuple[float, float] | None = None,
@@ -30,9 +33,10 @@ def dataset_map(table: pd.DataFrame, color_by: str = "label", highlight: tuple[f
         return fig
     t["x"], t["y"] = t[xs], t[ys]
     t["name"] = t["clip_id"].astype(str).map(html.escape)
-    if col in ("conflict", "correct", "dominant"):
+    if col not in t:
+        col = "label"
+    if col in ("correct", "planted_modality", "planted_conflict", "loudest_head", "heads_disagree"):
         t[col] = t[col].astype(str)
-    continuous = col in ("label", "pred_fused", "abs_error")
     fig = px.scatter(t, x="x", y="y", color=col, custom_data=["row"], hover_name="name",
                      hover_data={"x": False, "y": False, "label": ":.2f", "pred_fused": ":.2f"},
                      color_continuous_scale="RdBu" if col != "abs_error" else "Reds",
@@ -81,7 +85,8 @@ def slice_accuracy(table: pd.DataFrame, by: str) -> go.Figure:
     d = pd.DataFrame(rows, columns=["slice", "head", "acc2"])
     fig = px.bar(d, x="slice", y="acc2", color="head", barmode="group",
                  color_discrete_map={"fused": "#B279A2", "text": "#4C78A8", "audio": "#F58518", "visual": "#54A24B"})
-    fig.update_layout(**LAYOUT, height=340, title=f"Acc-2 per slice: {by} (fused vs unimodal heads)", yaxis=dict(range=[0, 1], title="Acc-2"))
+    fig.update_layout(**LAYOUT, height=340, title=f"Acc-2 per slice: {column(by).title} (fused vs unimodal heads)",
+                      yaxis=dict(range=[0, 1], title="Acc-2"))
     return fig
 
 

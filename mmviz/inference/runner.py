@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import mmviz
 from mmviz.records.features import ClipFeatures
 from mmviz.inference.batching import make_inputs
 from mmviz.inference.record import Inspection, Predictions
+from mmviz.progress import Progress, report
 from mmviz_models.checkpoint import load_checkpoint
 from mmviz_models.config import FusionConfig
 from mmviz_models.fusion import FusionInputs, FusionModel, FusionOutput
@@ -69,9 +70,9 @@ class ModelRunner:
         *,
         batch_size: int = 8,
         labels: Sequence[float | None] | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
     ) -> list[Inspection]:
-        """One Inspection per clip, computed in batches."""
+        """One Inspection per clip, computed in batches; ``progress(stage, fraction)`` after each batch."""
         out: list[Inspection] = []
         for start in range(0, len(clips), batch_size):
             chunk = clips[start : start + batch_size]
@@ -83,8 +84,8 @@ class ModelRunner:
             for i, clip in enumerate(chunk):
                 lab = labels[start + i] if labels is not None else None
                 out.append(self._record(clip, x, o, i, {"batch_s": t1 - t0, "forward_s": t2 - t1, "batch_size": len(chunk)}, lab))
-            if progress:
-                progress(min(start + batch_size, len(clips)), len(clips))
+            done = min(start + batch_size, len(clips))
+            report(progress, f"{done}/{len(clips)} clips", done / max(len(clips), 1))
         return out
 
     def _record(self, clip: ClipFeatures, x: FusionInputs, o: FusionOutput, i: int, timings: dict, label) -> Inspection:

@@ -85,11 +85,11 @@ def dataset_report(table: pd.DataFrame, metrics: dict, provenance: dict, name: s
             "report date": datetime.now(timezone.utc).isoformat(timespec="seconds")} | provenance
     mt = "".join(f"<tr><th>{_e(k)}</th><td>{v:.4f}</td></tr>" for k, v in metrics.items())
     worst = table.sort_values("abs_error", ascending=False).head(10)
-    wt = "".join(f"<tr><td>{_e(r.clip_id)}</td><td>{r.label}</td><td>{r.pred_fused:+.2f}</td><td>{_e(r.dominant)}</td></tr>"
+    wt = "".join(f"<tr><td>{_e(r.clip_id)}</td><td>{r.label}</td><td>{r.pred_fused:+.2f}</td><td>{_e(r.loudest_head)}</td></tr>"
                  for r in worst.itertuples())
     figs = [("Map", dfig.dataset_map(table, "label")), ("Confusion (2 classes)", dfig.confusion_matrix(table, 2)),
-            ("Confusion (7 classes)", dfig.confusion_matrix(table, 7)), ("Per dominant modality", dfig.slice_accuracy(table, "dominant"))]
+            ("Confusion (7 classes)", dfig.confusion_matrix(table, 7)), ("Per largest unimodal head (rule)", dfig.slice_accuracy(table, "loudest_head"))]
     body = (f"<h2>Metrics</h2><table>{mt}</table>"
-            f"<h2>Worst errors</h2><table><tr><th>clip</th><th>label</th><th>fused</th><th>dominant</th></tr>{wt}</table>"
+            f"<h2>Worst errors</h2><table><tr><th>clip</th><th>label</th><th>fused</th><th>largest unimodal head (rule)</th></tr>{wt}</table>"
             + _figs_html(figs) + "<h2>Provenance</h2>" + _prov_table(prov))
     return _page(f"mmviz dataset report: {name}", body)

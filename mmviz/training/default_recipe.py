@@ -52,7 +52,7 @@ def _corpus(work: Path, source: str, n: int, seed: int, shared_dir: Path | None,
 
     bar = tqdm(total=n, desc=f"corpus {source}", unit="clip")
     generate_corpus(d, n, seed, text_source=source, shared_dir=shared_dir, keep_media=False,
-                    progress=lambda i, total: bar.update(i - bar.n))
+                    progress=lambda stage, frac: bar.update(round(frac * bar.total) - bar.n))
     bar.close()
     return d
 

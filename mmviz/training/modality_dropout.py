@@ -5,7 +5,7 @@ model what it predicts when a modality is *removed*. A model trained only on com
 has never seen such an input, so its answer there is arbitrary (the shipped 4-epoch model said
 about +1.8 for "nothing at all"), and an explanation built on those answers misattributes.
 Here a share of each training batch is shown with a random non-empty set of modalities
-removed, exactly as the explainers remove them (``mmviz.explain.ablate``: text -> the empty
+removed, exactly as the explainers remove them (``mmviz.features.ablate``: text -> the empty
 transcript; audio/visual -> unmeasured steps or an absent stream), and the target becomes the
 label the clip would have had without them.
 
@@ -23,7 +23,7 @@ import random
 from collections.abc import Callable
 
 from mmviz.data.dataset import LabelledClip
-from mmviz.explain.ablate import remove
+from mmviz.features.ablate import remove
 from mmviz.explain.record import MODALITIES
 from mmviz.records.features import ClipFeatures
 

@@ -28,7 +28,10 @@ import numpy as np
 
 from mmviz.errors import MmvizError
 from mmviz.records.features import ClipFeatures, TimedMatrix
-from mmviz.explain.record import BASELINES, MODALITIES
+from mmviz.records.modalities import MODALITIES
+
+#: what a removed audio/visual input becomes (see ``mmviz.explain.record.ExplainSettings.baseline``)
+BASELINES = ("mean", "zeros", "clip", "absent")
 
 AV = ("audio", "visual")
 
