@@ -35,7 +35,7 @@ def run_analysis(fn, label: str) -> None:
             status.update(label="Could not analyse this clip", state="error")
             return
         ui.set_current(res)
-        status.update(label=f"Analysed {res.features.clip_id}", state="complete")
+        status.update(label=f"Analysed {ui.plain(res.features.clip_id)}", state="complete")
 
 
 # ---- a clip opened from another page
@@ -50,7 +50,7 @@ if req is not None:
         label = float(label) if isinstance(label, (int, float)) and math.isfinite(label) else None
         return svc.analyze(feats, media_path=(req.get("path") or None), label=label, decisive_span=span, progress=progress)
 
-    run_analysis(_open, f"Opening {req.get('clip_id', 'clip')}…")
+    run_analysis(_open, f"Opening {ui.plain(req.get('clip_id', 'clip'))}…")
 
 # ---- inputs
 with st.container(key="clip-input", border=True):
@@ -65,15 +65,15 @@ with st.container(key="clip-input", border=True):
             def _upload(progress, up=up, transcript=transcript, sidecar=sidecar, asr=asr):
                 saved = svc.save_upload(up.name, up.getvalue())
                 sc = svc.save_sidecar(sidecar.name, sidecar.getvalue()) if sidecar is not None else None
-                return svc.analyze_file(saved.path, filename=saved.filename, transcript=transcript.strip() or None,
-                                        sidecar=sc, asr=asr, progress=progress)
+                return svc.analyze_upload(saved, transcript=transcript.strip() or None, sidecar=sc, asr=asr,
+                                          progress=progress)
 
             run_analysis(_upload, "Analysing the upload…")
     with c2:
         try:
             demo = demo_rows()
         except MmvizError as e:
-            st.error(str(e))
+            ui.error(e)
             demo = pd.DataFrame({"clip_id": []})
         st.caption("Demo clips: generated with planted, known answers")
         names = list(demo["clip_id"].astype(str))
@@ -89,7 +89,7 @@ with st.container(key="clip-input", border=True):
 
 if ui.ERROR in st.session_state:
     with st.container(key="clip-error"):
-        st.error(st.session_state[ui.ERROR])
+        ui.error(st.session_state[ui.ERROR])
 
 res = ui.current()
 if res is None:
@@ -104,7 +104,7 @@ p = ins.predictions
 
 # ---- prediction card
 with st.container(key="prediction-card", border=True):
-    st.subheader(f"{feats.clip_id}", anchor=False)
+    st.subheader(ui.plain(feats.clip_id), anchor=False)
     m = st.columns(5)
     m[0].metric("Fused", f"{p.fused:+.2f}", sentiment_class(p.fused), delta_color="off")
     m[1].metric("Text head", f"{p.text:+.2f}")
@@ -213,7 +213,7 @@ with st.container(key="counterfactuals", border=True):
                 for mm in ("audio", "visual"):
                     cfs.append(svc.counterfactual(feats, "swap", modality=mm, other=of)[0])
     except MmvizError as e:
-        st.error(str(e))
+        ui.error(e)
     shown = list(ex.counterfactuals or ()) + cfs
     ui.chart(cf.counterfactual_bars(p.fused, shown), key="cf_chart")
 

@@ -24,7 +24,7 @@ what = st.radio("Compare on", ["Current clip", "Dataset"], horizontal=True, key=
 try:
     ra, rb = svc.runner_for(a), svc.runner_for(b)
 except MmvizError as e:
-    st.error(str(e))
+    ui.error(e)
     st.stop()
 
 if what == "Current clip":
@@ -35,7 +35,7 @@ if what == "Current clip":
     cmp = svc.compare_on_clip(res.features, a, b)
     ia, ib, diff = cmp.a, cmp.b, cmp.diff
     with st.container(key="compare-clip", border=True):
-        st.subheader(f"{res.features.clip_id}", anchor=False)
+        st.subheader(ui.plain(res.features.clip_id), anchor=False)
         pa, pb = ia.predictions, ib.predictions
         heads = ("fused", "text", "audio", "visual")
         ui.chart(dfig.compare_bars({h: getattr(pa, h) for h in heads}, {h: getattr(pb, h) for h in heads}, f"A: {a}", f"B: {b}",
@@ -57,7 +57,7 @@ else:
     try:
         da, db = cached.get_dataset(svc, "demo", runner=ra), cached.get_dataset(svc, "demo", runner=rb)
     except MmvizError as e:
-        st.error(str(e))
+        ui.error(e)
         st.stop()
     with st.container(key="compare-dataset", border=True):
         ma, mb = da.metrics, db.metrics

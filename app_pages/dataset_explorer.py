@@ -49,12 +49,12 @@ try:
         raise MmvizError(f"No labels file at {labels}.", hint="Leave it empty or type the path of a CSV file.")
     ds = cached.get_dataset(svc, source, lab_path)
 except MmvizError as e:
-    st.error(str(e))
+    ui.error(e)
     st.stop()
 
 t = ds.table
 st.session_state[ui.DATASET] = ds
-st.caption(f"{len(t)} clips · {ds.source} · checkpoint {ds.checkpoint_hash[:12]}")
+st.caption(f"{len(t)} clips · {ui.plain(ds.source)} · checkpoint {ds.checkpoint_hash[:12]}")
 c1, c2 = st.columns(2)
 color = c1.selectbox("Colour by", list(dfig.COLOR_BY), key="ds_color")
 spaces = list(ds.spaces) or ["fused"]
@@ -78,6 +78,6 @@ with st.container(key="clip-table"):
 picked = sel.selection.rows if sel else []
 if picked:
     row = shown.iloc[picked[0]]
-    if st.button(f"Open {row['clip_id']} in Clip review", key="open_in_review", type="primary"):
+    if st.button(f"Open {ui.plain(row['clip_id'])} in Clip review", key="open_in_review", type="primary"):
         st.session_state[ui.OPEN] = row.to_dict()
         st.switch_page("app_pages/clip_review.py")

@@ -19,9 +19,9 @@ if ds is None:
     try:
         ds = cached.get_dataset(svc, "demo")
     except MmvizError as e:
-        st.error(str(e))
+        ui.error(e)
         st.stop()
-st.caption(f"Dataset: {ds.source} · {len(ds.table)} clips · checkpoint {ds.checkpoint_hash[:12]} (change it in the Dataset explorer)")
+st.caption(f"Dataset: {ui.plain(ds.source)} · {len(ds.table)} clips · checkpoint {ds.checkpoint_hash[:12]} (change it in the Dataset explorer)")
 t = ds.table
 lab = pd.to_numeric(t["label"], errors="coerce")
 if lab.notna().sum() == 0:
@@ -53,7 +53,7 @@ with st.container(key="worst-errors", border=True):
     sel = st.dataframe(worst[cols], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="worst")
     if sel and sel.selection.rows:
         row = worst.iloc[sel.selection.rows[0]]
-        if st.button(f"Open {row['clip_id']} in Clip review", key="open_worst"):
+        if st.button(f"Open {ui.plain(row['clip_id'])} in Clip review", key="open_worst"):
             st.session_state[ui.OPEN] = row.to_dict()
             st.switch_page("app_pages/clip_review.py")
 
@@ -72,7 +72,7 @@ with st.container(key="robustness", border=True):
             try:
                 st.session_state[rkey] = robustness(svc, ds, progress=lambda s, f: bar.progress(min(f, 1.0), text=s))
             except MmvizError as e:
-                st.error(str(e))
+                ui.error(e)
             bar.empty()
         if rkey in st.session_state:
             ui.chart(dfig.robustness_curve(st.session_state[rkey]), key="robust_chart")

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from mmviz.app_service import cached, ui
+from mmviz.errors import MmvizError
 
 st.title("Notes and tags")
 svc = cached.service_or_stop()
@@ -16,16 +17,24 @@ with st.container(key="notes-form", border=True):
     if res is None:
         st.info("Open a clip in Clip review to add notes to it. All notes are listed below.")
     else:
-        st.subheader(f"Add a note to {res.features.clip_id}", anchor=False)
-        with st.form("note_form", clear_on_submit=True):
+        st.subheader(f"Add a note to {ui.plain(res.features.clip_id)}", anchor=False)
+        if st.session_state.pop(ui.NOTE_SAVED, False):  # cleared only after the note is safely stored
+            st.session_state["note_text"], st.session_state["note_tags"] = "", ""
+            st.success("Saved.")
+        with st.form("note_form", clear_on_submit=False):
             author = st.text_input("Your name (optional)", key="note_author")
             text = st.text_area("Note", key="note_text")
             tags = st.text_input("Tags (comma-separated)", key="note_tags")
             if st.form_submit_button("Save note", type="primary"):
                 if text.strip() or tags.strip():
-                    db.add(res.features.content_hash, res.features.clip_id, text.strip(), tags, author=author.strip(),
-                           checkpoint_hash=res.inspection.checkpoint_hash)
-                    st.success("Saved.")
+                    try:
+                        db.add(res.features.content_hash, res.features.clip_id, text.strip(), tags, author=author.strip(),
+                               checkpoint_hash=res.inspection.checkpoint_hash)
+                    except MmvizError as e:  # the text stays in the box
+                        ui.error(e)
+                    else:
+                        st.session_state[ui.NOTE_SAVED] = True
+                        st.rerun()
                 else:
                     st.warning("Write a note or a tag first.")
 

@@ -24,7 +24,7 @@ with st.container(key="report-export", border=True):
         else:
             notes = cached.get_notes().for_clip(res.features.content_hash)
             html_doc = clip_report(res, svc.provenance(), notes=notes)
-            st.download_button(f"Download clip report ({res.features.clip_id})", html_doc.encode(), key="dl_clip",
+            st.download_button(f"Download clip report ({ui.plain(res.features.clip_id)})", html_doc.encode(), key="dl_clip",
                                file_name=f"mmviz-{res.features.content_hash[:12]}.html", mime="text/html", type="primary")
     with c2:
         ds = st.session_state.get(ui.DATASET)
@@ -44,7 +44,7 @@ if st.session_state.get(ui.PRESENT):
                 ".st-key-presentation h2{font-size:2.6rem}</style>", unsafe_allow_html=True)
     ins, ex, f = res.inspection, res.explanation, res.features
     with st.container(key="presentation", border=True):
-        st.header(f"{f.clip_id}: {sentiment_class(ins.predictions.fused)} ({ins.predictions.fused:+.2f})", anchor=False)
+        st.header(f"{ui.plain(f.clip_id)}: {sentiment_class(ins.predictions.fused)} ({ins.predictions.fused:+.2f})", anchor=False)
         if ex.verdict is not None:
             st.markdown(f"**{ex.verdict.kind.capitalize()}.** {ui.plain(ex.verdict.text)}")
         l, r = st.columns([3, 2])

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "demo-corpus": "mmviz.commands.demo_corpus",
     "score": "mmviz.commands.score",
     "report": "mmviz.commands.report",
+    "cache": "mmviz.commands.cache",
     "backbone": "mmviz.commands.backbone",
     "build-default": "mmviz.commands.build_default",
 }

@@ -22,3 +22,34 @@ def test_notes_survive_restart(tmp_path):
 
 def test_tags_are_cleaned():
     assert clean_tags(["  a  b ", "", "a b", "x" * 100]) == ("a b", "x" * 40)
+
+
+def test_a_write_that_finds_the_database_locked_is_retried_then_reported(tmp_path, monkeypatch):
+    import sqlite3
+
+    import mmviz.notes.db as notes_db
+    from mmviz.notes import NotesDB
+
+    monkeypatch.setattr(notes_db.time, "sleep", lambda s: None)
+    db = NotesDB(tmp_path / "n.sqlite", timeout=0.05)
+    blocker = sqlite3.connect(tmp_path / "n.sqlite")
+    blocker.execute("BEGIN EXCLUSIVE")  # another user's long write
+    try:
+        with __import__("pytest").raises(notes_db.NotesBusyError, match="not saved"):
+            db.add("h", "clip", "my careful note")
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert db.add("h", "clip", "my careful note").text == "my careful note"  # once free, the same write goes through
+
+    calls = []
+    real = NotesDB._conn
+
+    def flaky(self):  # locked twice, then free: the user never notices
+        calls.append(1)
+        if len(calls) <= 2:
+            raise sqlite3.OperationalError("database is locked")
+        return real(self)
+
+    monkeypatch.setattr(NotesDB, "_conn", flaky)
+    assert db.add("h", "clip", "second").text == "second" and len(calls) == 3

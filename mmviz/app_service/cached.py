@@ -45,7 +45,7 @@ def service_or_stop() -> AppService:
     try:
         return get_service()
     except MmvizError as e:
-        st.error(str(e))
+        ui.error(e)
         st.stop()
 
 

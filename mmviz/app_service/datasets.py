@@ -117,12 +117,26 @@ def _finish(svc: AppService, r: ModelRunner, name: str, table: pd.DataFrame, ins
         ok = maps is not None and s in maps.maps
         table[f"x_{s}"] = maps[s].xy[:, 0] if ok else np.nan
         table[f"y_{s}"] = maps[s].xy[:, 1] if ok else np.nan
-    root.mkdir(parents=True, exist_ok=True)
-    table.to_csv(root / "table.csv", index=False)
-    np.savez(root / "embeddings.npz", **emb)
-    if maps is not None:
-        save_map(maps, root / "maps")
+    _write_view(root, table, emb, maps)
     return DatasetView(name, table, emb, maps, r.checkpoint_hash, name)
+
+
+def _write_view(root: Path, table: pd.DataFrame, emb: dict, maps: EmbeddingMaps | None) -> None:
+    """Write a dataset view into a private folder, then rename it into place: two users scoring the same
+    dataset at once never see each other's half-written files (the first one to finish wins)."""
+    import shutil
+    import uuid
+
+    tmp = root.parent / f".{root.name}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.mkdir(parents=True)
+    table.to_csv(tmp / "table.csv", index=False)
+    np.savez(tmp / "embeddings.npz", **emb)
+    if maps is not None:
+        save_map(maps, tmp / "maps")
+    try:
+        tmp.rename(root)
+    except OSError:  # already there (another user finished first): keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def fit_dataset_maps(emb: dict, ids: tuple[str, ...], seed: int = MAP_SEED) -> EmbeddingMaps | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from mmviz.app_service import backend
+from mmviz.data.cache import CacheLimiter
 from mmviz.data.scoring import explanation_for, features_for, score_features
 from mmviz.data.store import ResultsStore
 from mmviz.errors import MmvizError, RecordError
@@ -29,6 +30,7 @@ from mmviz.inference.record import Inspection
 from mmviz.inference.runner import ModelRunner
 from mmviz.records.features import ClipFeatures
 from mmviz.records.serialize import load_record
+from mmviz.settings import get_settings
 
 MAX_UPLOAD_MB = 500  # keep in step with .streamlit/config.toml server.maxUploadSize
 
@@ -49,6 +51,7 @@ class AppService:
         self.store = ResultsStore(self.cache / "results")
         self.uploads = self.cache / "app" / "uploads"
         self.uploads.mkdir(parents=True, exist_ok=True)
+        self.limiter = CacheLimiter(self.cache, get_settings().cache_limit_gb)
         self._runners: dict[str, ModelRunner] = {}
         self._lock = threading.Lock()
         self.runner = self.runner_for(self.spec)
@@ -152,6 +155,20 @@ class AppService:
             progress("done", 1.0)
         return ClipAnalysis(feats, ins, expl, media_path=media_path, label=label, decisive_span=decisive_span)
 
+    def analyze_upload(self, up: Upload, *, transcript: str | None = None, sidecar: Path | None = None, asr: bool = False,
+                       label: float | None = None, progress=None) -> ClipAnalysis:
+        """Analyse an uploaded clip; a file that cannot be read is deleted at once (it would only fill the disk)."""
+        try:
+            feats = self.features(up.path, filename=up.filename, transcript=transcript, sidecar=sidecar, asr=asr, progress=progress)
+        except MmvizError:
+            for p in (up.path, sidecar):
+                if p is not None and Path(p).parent == self.uploads:
+                    Path(p).unlink(missing_ok=True)
+            raise
+        res = self.analyze(feats, media_path=str(up.path), label=label, progress=progress)
+        self.limiter.maybe_evict()
+        return res
+
     def analyze_file(self, path: Path, *, filename: str | None = None, transcript: str | None = None,
                      sidecar: Path | None = None, asr: bool = False, label: float | None = None, decisive_span=None,
                      progress=None) -> ClipAnalysis:
@@ -251,6 +268,7 @@ def _write_once(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` unless it is there; a unique temporary name, then an atomic rename,
     so two users uploading the same file at once never collide."""
     if path.exists():
+        os.utime(path)  # uploaded again: recently used
         return
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
     tmp.write_bytes(data)

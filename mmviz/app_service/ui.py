@@ -19,6 +19,7 @@ METRICS = "dataset_metrics"  # metrics of that dataset (dict)
 DATASETS = "_datasets"  # this user's memo of scored datasets
 LAST_WORD = "_last_word"  # the word picked in "Jump to word"
 PRESENT = "present"  # presentation mode toggle
+NOTE_SAVED = "_note_saved"  # the last note was stored: clear the form on this run
 
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "mmviz-figure"}}
 
@@ -46,6 +47,11 @@ def plain(text) -> str:
     for ch in "\\`*_{}[]()#+!|~>$":
         s = s.replace(ch, "\\" + ch)
     return s
+
+
+def error(message) -> None:
+    """A user-facing error: its text may hold file names and typed text, so it is shown as text, never markdown."""
+    st.error(plain(message))
 
 
 def chart(fig, key: str | None = None, **kw):

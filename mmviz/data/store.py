@@ -50,9 +50,15 @@ class ResultsStore:
         if not p.exists():
             return None
         try:
-            return load_record(p)
-        except MmvizError:
+            rec = load_record(p)
+        except (MmvizError, OSError):
             return None
+        for f in (p, p.with_suffix(".npz")):  # mark as used now: the cache evicts the least recently used
+            try:
+                os.utime(f)
+            except OSError:
+                pass
+        return rec
 
     # ---- features
     def features_path(self, content_hash: str, transcript_input: str = "none", settings: Any = None) -> Path:

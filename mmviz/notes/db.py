@@ -8,11 +8,14 @@ between threads. Text is stored as typed (untrusted): whoever displays it must e
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import mmviz
+from mmviz.errors import MmvizError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notes (
@@ -30,6 +33,13 @@ CREATE INDEX IF NOT EXISTS notes_clip ON notes(content_hash);
 """
 MAX_TEXT = 10_000
 MAX_TAGS = 20
+RETRIES = 8  # a write that finds the database locked is retried with growing waits (about 10 s in all)
+
+
+class NotesBusyError(MmvizError):
+    """Many users wrote notes at the same moment and this one could not get its turn."""
+
+    kind = "notes"
 
 
 @dataclass(frozen=True)
@@ -57,25 +67,37 @@ def clean_tags(tags) -> tuple[str, ...]:
 
 
 class NotesDB:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, timeout: float = 2.0) -> None:
         self.path = Path(path)
+        self.timeout = timeout
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._conn() as c:
             c.execute("PRAGMA journal_mode=WAL")
             c.executescript(SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
+        return sqlite3.connect(self.path, timeout=self.timeout)
+
+    def _write(self, fn: Callable[[sqlite3.Connection], int]) -> int:
+        """Run one write; when another writer holds the lock past the timeout, retry, then say so plainly."""
+        for attempt in range(RETRIES):
+            try:
+                with self._conn() as c:
+                    return fn(c)
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise
+                time.sleep(min(0.05 * 2**attempt, 2.0))
+        raise NotesBusyError("Your note was not saved: many people are writing notes at this moment.",
+                             hint="Your text is still in the box; press Save again in a few seconds.")
 
     def add(self, content_hash: str, clip_id: str, text: str, tags=(), author: str = "", checkpoint_hash: str = "") -> Note:
         tags = clean_tags(tags)
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with self._conn() as c:
-            cur = c.execute(
-                "INSERT INTO notes (content_hash, clip_id, author, text, tags, checkpoint_hash, mmviz_version, created) VALUES (?,?,?,?,?,?,?,?)",
-                (content_hash, clip_id, author[:80], text[:MAX_TEXT], "\n".join(tags), checkpoint_hash, mmviz.__version__, created),
-            )
-            nid = int(cur.lastrowid)
+        nid = self._write(lambda c: int(c.execute(
+            "INSERT INTO notes (content_hash, clip_id, author, text, tags, checkpoint_hash, mmviz_version, created) VALUES (?,?,?,?,?,?,?,?)",
+            (content_hash, clip_id, author[:80], text[:MAX_TEXT], "\n".join(tags), checkpoint_hash, mmviz.__version__, created),
+        ).lastrowid))
         return Note(nid, content_hash, clip_id, author[:80], text[:MAX_TEXT], tags, checkpoint_hash, mmviz.__version__, created)
 
     def for_clip(self, content_hash: str) -> list[Note]:
@@ -89,8 +111,7 @@ class NotesDB:
         return sorted({t for n in self.all() for t in n.tags})
 
     def delete(self, note_id: int) -> None:
-        with self._conn() as c:
-            c.execute("DELETE FROM notes WHERE id = ?", (int(note_id),))
+        self._write(lambda c: c.execute("DELETE FROM notes WHERE id = ?", (int(note_id),)).rowcount)
 
     def _query(self, where: str, args: tuple) -> list[Note]:
         with self._conn() as c:

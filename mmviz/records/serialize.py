@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
+import uuid
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -115,10 +117,14 @@ def save_record(record: Any, path: str | Path) -> Path:
     jpath, npath = _paths(path)
     jpath.parent.mkdir(parents=True, exist_ok=True)
     doc, arrays = record_to_dict(record)
-    tmp = npath.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
+    # unique temporary names, then atomic renames: two processes writing the same record never collide,
+    # and a reader sees the old file or the new one, never half of one (arrays first, then the JSON)
+    tag = f"{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    tmp = npath.with_name(f".{npath.name}.{tag}.tmp")
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
     tmp.replace(npath)
-    jtmp = jpath.with_suffix(".tmp.json")
+    jtmp = jpath.with_name(f".{jpath.name}.{tag}.tmp")
     jtmp.write_text(json.dumps(doc, indent=1, allow_nan=False))
     jtmp.replace(jpath)
     return jpath
