@@ -23,6 +23,9 @@ heads -> outputs.
   Text states therefore cannot depend on audio/video by construction, and anything that
   varies only the audio-visual input (training epochs, Shapley subsets, IG steps,
   counterfactuals) reuses one prefix instead of re-reading the text.
+* Both passes run the frozen LM's decoder layers through :func:`.lm_layer.run_layer`, which
+  computes a layer from its parts and returns or prepends keys/values itself, so no cache
+  object (transformers' private, deprecated ``past_key_values`` protocol) is involved.
 
 Shapes use B=batch, L=text tokens, N=fusion tokens, D=LM width, Ta/Tv=audio/visual steps,
 K=1+Ta+Tv keys, A=audio-visual width, H=cross-attention heads.
@@ -38,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import FusionConfig
+from .lm_layer import LayerKV, attention_bias, check_layer, run_layer
 
 MODALITY_NULL, MODALITY_AUDIO, MODALITY_VISUAL = 0, 1, 2
 MODALITY_NAMES = ("null", "audio", "visual")
@@ -113,6 +117,10 @@ class TextPrefix:
     fusion_pre: torch.Tensor | None = None  # (B, N, D) after the LM part of the first block's layer
     fusion_pre_states: torch.Tensor | None = None  # (B, first+1, N, D) after the embedding and each earlier layer
 
+    def layer_kv(self, i: int) -> LayerKV:
+        """LM layer ``i``'s text keys/values, for the fusion pass to attend to."""
+        return LayerKV(self.keys[i], self.values[i])  # (B, kv_heads, L, head_dim) each
+
     def _map(self, fn) -> "TextPrefix":
         opt = lambda t: None if t is None else fn(t)  # noqa: E731
         return TextPrefix(tuple(fn(k) for k in self.keys), tuple(fn(v) for v in self.values),
@@ -152,29 +160,6 @@ class TextPrefix:
             None if prefixes[0].fusion_pre is None else torch.cat([p.fusion_pre for p in prefixes]),
             None if prefixes[0].fusion_pre_states is None else torch.cat([p.fusion_pre_states for p in prefixes]),
         )
-
-
-class _RecordKV:
-    """Handed to the LM's attention as its cache while encoding text: keeps each layer's K/V."""
-
-    def __init__(self) -> None:
-        self.keys: dict[int, torch.Tensor] = {}
-        self.values: dict[int, torch.Tensor] = {}
-
-    def update(self, k: torch.Tensor, v: torch.Tensor, layer_idx: int, *args, **kwargs):
-        self.keys[layer_idx], self.values[layer_idx] = k, v
-        return k, v
-
-
-class _PrefixKV:
-    """Handed to the LM's attention during the fusion pass: prepends the text's K/V."""
-
-    def __init__(self, prefix: TextPrefix) -> None:
-        self.prefix = prefix
-
-    def update(self, k: torch.Tensor, v: torch.Tensor, layer_idx: int, *args, **kwargs):
-        pk, pv = self.prefix.keys[layer_idx], self.prefix.values[layer_idx]  # (B, kvH, L, hd)
-        return torch.cat([pk.to(k.dtype), k], dim=2), torch.cat([pv.to(v.dtype), v], dim=2)  # (B, kvH, L+N, hd)
 
 
 # ------------------------------------------------------------- audio-visual encoder
@@ -274,15 +259,19 @@ class FusionBlock(nn.Module):
 
 
 class LMLayerWithFusion(nn.Module):
-    """One frozen LM decoder layer applied to the fusion tokens, then (optionally) a FusionBlock."""
+    """One frozen LM decoder layer applied to the fusion tokens, then (optionally) a FusionBlock.
+
+    ``lm_layer`` is the backbone's own decoder layer; we read its parts through
+    :func:`.lm_layer.run_layer` rather than calling it (see that module for why).
+    """
 
     def __init__(self, lm_layer: nn.Module, block: FusionBlock | None) -> None:
         super().__init__()
         self.lm_layer = lm_layer
         self.block = block
 
-    def forward(self, f, attn_mask, pos_emb, text_kv: _PrefixKV, kv, kv_mask):
-        f = self.lm_layer(f, attention_mask=attn_mask, position_embeddings=pos_emb, past_key_values=text_kv)  # (B, N, D)
+    def forward(self, f, attn_bias, rotary, text_kv: LayerKV, kv, kv_mask):
+        f, _ = run_layer(self.lm_layer, f, attn_bias, rotary, prefix=text_kv)  # (B, N, D)
         if self.block is None:
             return f, None
         return self.block(f, kv, kv_mask)  # (B, N, D), (B, H, N, K)
@@ -301,6 +290,8 @@ class FusionModel(nn.Module):
         self.cfg = cfg
         object.__setattr__(self, "_lm", lm)  # kept for generate(); its modules are registered below
         inner = lm.model
+        for i, layer in enumerate(inner.layers):
+            check_layer(layer, i)  # BackboneError if run_layer would compute it differently
         D = lm.config.hidden_size
         self.d_model = D
         self.embed_tokens = inner.embed_tokens
@@ -358,34 +349,31 @@ class FusionModel(nn.Module):
 
     def encode_text(self, input_ids: torch.Tensor, text_mask: torch.Tensor, text_embeds: torch.Tensor | None = None) -> TextPrefix:
         """Run the frozen LM over the (left-padded) text alone, keeping every layer's K/V."""
-        B, L = input_ids.shape
-        dev = input_ids.device
+        L = input_ids.shape[1]
         h = self.embed_tokens(input_ids) if text_embeds is None else text_embeds  # (B, L, D)
         pos = (text_mask.long().cumsum(1) - 1).clamp_min(0)  # (B, L)
-        allowed = torch.ones(L, L, dtype=torch.bool, device=dev).tril()[None] & text_mask[:, None, :]  # (B, L, L)
-        allowed = allowed | torch.eye(L, dtype=torch.bool, device=dev)[None]  # a pad row sees itself: no empty rows
-        attn_mask = torch.zeros(B, 1, L, L, dtype=h.dtype, device=dev).masked_fill(~allowed[:, None], float("-inf"))
-        pos_emb = self.rotary(h, pos)  # (cos, sin) each (B, L, head_dim)
-        rec = _RecordKV()
+        attn_bias = attention_bias(text_mask, L, h.dtype)  # (B, 1, L, L) causal, pads unread
+        rotary = self.rotary(h, pos)  # (cos, sin) each (B, L, head_dim)
+        keys, values = [], []
         for layer in self.layers:
-            h = layer.lm_layer(h, attention_mask=attn_mask, position_embeddings=pos_emb, past_key_values=rec)  # (B, L, D)
-        n = len(self.layers)
+            h, kv = run_layer(layer.lm_layer, h, attn_bias, rotary)  # (B, L, D), K/V each (B, kv_heads, L, head_dim)
+            keys.append(kv.keys)
+            values.append(kv.values)
         emb_text = _masked_mean(self.final_norm(h), text_mask)  # (B, D)
-        return TextPrefix(tuple(rec.keys[i] for i in range(n)), tuple(rec.values[i] for i in range(n)), text_mask, h, emb_text)
+        return TextPrefix(tuple(keys), tuple(values), text_mask, h, emb_text)
 
     def _fusion_frame(self, prefix: TextPrefix):
         """Positions, attention mask and rotary embeddings of the fusion tokens after ``prefix``."""
-        B, L = prefix.text_mask.shape
+        B = prefix.text_mask.shape[0]
         N = self.cfg.n_fusion_tokens
         dev = prefix.text_mask.device
         f = self.fusion_tokens.to(prefix.text_states.dtype).expand(B, N, -1)  # (B, N, D)
         # fusion tokens continue the text: positions after the last real token; they see all
         # real text tokens and, causally, each other
         pos = prefix.text_mask.long().sum(1, keepdim=True) + torch.arange(N, device=dev)[None]  # (B, N)
-        causal = torch.ones(N, N, dtype=torch.bool, device=dev).tril()[None].expand(B, N, N)  # (B, N, N)
-        allowed = torch.cat([prefix.text_mask[:, None, :].expand(B, N, L), causal], dim=2)  # (B, N, L+N)
-        attn_mask = torch.zeros(B, 1, N, L + N, dtype=f.dtype, device=dev).masked_fill(~allowed[:, None], float("-inf"))
-        return f, attn_mask, self.rotary(f, pos)  # (B, N, D), (B, 1, N, L+N), (cos, sin) each (B, N, head_dim)
+        key_valid = torch.cat([prefix.text_mask, torch.ones(B, N, dtype=torch.bool, device=dev)], dim=1)  # (B, L+N)
+        attn_bias = attention_bias(key_valid, N, f.dtype)  # (B, 1, N, L+N)
+        return f, attn_bias, self.rotary(f, pos)  # (B, N, D), (B, 1, N, L+N), (cos, sin) each (B, N, head_dim)
 
     def precompute_fusion(self, prefix: TextPrefix) -> TextPrefix:
         """Also run the fusion tokens up to the first fusion block, once.
@@ -395,12 +383,11 @@ class FusionModel(nn.Module):
         subsets, IG steps, occlusion, counterfactuals) reuse it and skip about half the LM.
         Not for training: it would freeze the fusion-token embeddings' gradient path.
         """
-        f, attn_mask, pos_emb = self._fusion_frame(prefix)
-        text_kv = _PrefixKV(prefix)
+        f, attn_bias, rotary = self._fusion_frame(prefix)
         first = self.fusion_layer_ids[0]
         states = [f]
-        for layer in self.layers[: first + 1]:
-            f = layer.lm_layer(f, attention_mask=attn_mask, position_embeddings=pos_emb, past_key_values=text_kv)  # (B, N, D)
+        for i, layer in enumerate(self.layers[: first + 1]):
+            f, _ = run_layer(layer.lm_layer, f, attn_bias, rotary, prefix.layer_kv(i))  # (B, N, D)
             states.append(f)
         return TextPrefix(prefix.keys, prefix.values, prefix.text_mask, prefix.text_states, prefix.emb_text,
                           fusion_pre=f, fusion_pre_states=torch.stack(states[:-1], dim=1))  # (B, N, D), (B, first+1, N, D)
@@ -427,8 +414,7 @@ class FusionModel(nn.Module):
         visual = self.normalise(x.visual.float(), "visual")  # (B, Tv, Dv)
         kv, kv_mask, key_mod, key_times, emb_audio, emb_visual = self.av_encoder(x, audio, visual)  # (B, K, A)
 
-        f, attn_mask, pos_emb = self._fusion_frame(prefix)  # (B, N, D), (B, 1, N, L+N), rotary
-        text_kv = _PrefixKV(prefix)
+        f, attn_bias, rotary = self._fusion_frame(prefix)  # (B, N, D), (B, 1, N, L+N), (cos, sin)
         weights_all, states, start = [], [f] if collect else None, 0
         if prefix.fusion_pre is not None:  # layers before the first block were run once already
             first = self.fusion_layer_ids[0]
@@ -437,8 +423,8 @@ class FusionModel(nn.Module):
             if collect:
                 states = list(prefix.fusion_pre_states.unbind(1)) + [f]
             start = first + 1
-        for layer in self.layers[start:]:
-            f, w = layer(f, attn_mask, pos_emb, text_kv, kv, kv_mask)  # (B, N, D), (B, H, N, K) | None
+        for i, layer in enumerate(self.layers[start:], start):
+            f, w = layer(f, attn_bias, rotary, prefix.layer_kv(i), kv, kv_mask)  # (B, N, D), (B, H, N, K) | None
             if w is not None:
                 weights_all.append(w)
             if collect:

@@ -206,3 +206,29 @@ def test_configs_written_before_the_text_skip_load_without_it():
     assert not old.fused_reads_text
     model = tiny_runner(old).model
     assert model.head_fused[1].in_features == model.d_model
+
+
+def _transformers_deprecations(caught) -> list[str]:
+    """Deprecation/Future warnings that come from transformers or name its cache protocol."""
+    out = []
+    for w in caught:
+        if not issubclass(w.category, (DeprecationWarning, FutureWarning)):
+            continue
+        text = f"{w.filename} {w.message}"
+        if "transformers" in text or "past_key_values" in text:
+            out.append(f"{w.category.__name__} at {w.filename}:{w.lineno}: {w.message}")
+    return out
+
+
+def test_forward_raises_no_transformers_deprecation_warning():
+    """Our calls into the frozen LM use no deprecated transformers protocol (the duck-typed
+    ``past_key_values`` cache is removed in transformers 5.40)."""
+    import warnings
+
+    model, tok = tiny_model(tiny_config(fusion_layers=(1,)))
+    x = make_inputs([synthetic_clip(0), synthetic_clip(1, text="no")], tok, model.cfg)
+    with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+        warnings.simplefilter("always")
+        model(x, collect=True)
+        model(x, prefix=model.precompute_fusion(model.encode_text(x.input_ids, x.text_mask)))
+    assert _transformers_deprecations(caught) == []
