@@ -23,7 +23,6 @@ COMMANDS: dict[str, str] = {
     "train": "mmviz.commands.train",
     "demo-corpus": "mmviz.commands.demo_corpus",
     "score": "mmviz.commands.score",
-    "explain": "mmviz.commands.explain",
     "backbone": "mmviz.commands.backbone",
     "build-default": "mmviz.commands.build_default",
 }
