@@ -2,6 +2,13 @@
 
 Expensive objects are session-scoped. Tests that need the real SmolLM2, real media tools or
 a browser carry ``@pytest.mark.slow`` (run in CI; skip locally with ``-m "not slow"``).
+
+Every test also gets exactly one tier marker (``pytest_collection_modifyitems`` below), so
+``python3 -m pytest -m unit`` runs the fast tier on its own:
+- ``browser``: drives Chromium (``tests/e2e/`` or a ``browser`` mark, e.g. the wheel test);
+- ``media``: real media decoding/encoding, espeak-ng speech, speech recognition or the real
+  language model (``slow`` mark, or a file in ``MEDIA_FILES``);
+- ``unit``: everything else (tiny model, synthetic arrays).
 """
 
 from __future__ import annotations
@@ -14,6 +21,32 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+#: test files whose tests decode or write real clips, speak with espeak-ng or recognise speech
+MEDIA_FILES = frozenset({
+    "test_app_pages.py", "test_app_service.py", "test_backbone_real.py", "test_build_default.py",
+    "test_demo_corpus.py", "test_demo_face.py", "test_features_audio.py", "test_features_extract.py",
+    "test_features_visual.py", "test_media_decode.py", "test_media_errors.py",
+    "test_transcript_asr.py",
+})
+
+
+def tier_of(item: pytest.Item) -> str:
+    """The tier of one collected test (see the module docstring)."""
+    path = Path(str(item.path))
+    if "e2e" in path.parts or item.get_closest_marker("browser"):
+        return "browser"
+    if item.get_closest_marker("media") or item.get_closest_marker("slow") or path.name in MEDIA_FILES:
+        return "media"
+    return "unit"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(item)
+        if not item.get_closest_marker(tier):
+            item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from mmviz.app import page_path
 from mmviz.app_service import ui
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,7 +23,7 @@ def _env(monkeypatch, tmp_path_factory, small_demo_dir):
 def page(name: str):
     from streamlit.testing.v1 import AppTest
 
-    return AppTest.from_file(str(REPO / "app_pages" / name), default_timeout=TIMEOUT)
+    return AppTest.from_file(str(page_path(name)), default_timeout=TIMEOUT)
 
 
 def ok(at) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from mmviz.demo import DEMO_N, default_demo_dir

@@ -1,19 +1,33 @@
-"""``mmviz build-default``: rebuild the shipped default checkpoint (corpus → training → model card)."""
+"""``mmviz build-default``: rebuild the default checkpoint (corpus → training → model card).
+
+It writes to a folder under the cache, never into the package: a retrain must not silently
+replace the committed ``models/default``. Shipping a rebuilt model is a separate, explicit copy.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 HELP = "Rebuild the default checkpoint from generated corpora (+ real human-rated text when available)."
+EPILOG = """\
+The result goes to --out (default: $MMVIZ_CACHE/build-default/model, i.e. ~/.cache/mmviz/...),
+never straight into the package. To ship it, copy it over the committed model in a checkout,
+review the new MODEL_CARD.md and commit:
+  cp OUT/model.safetensors OUT/config.json OUT/meta.json OUT/train_summary.json \\
+     OUT/evaluation.json OUT/MODEL_CARD.md models/default/
+Weights are stored as float16 (half the file; loaded back as float32) unless --full-precision."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="models/default")
+    p.epilog = EPILOG
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("--out", default=None, help="where the checkpoint and its model card go (default: $MMVIZ_CACHE/build-default/model)")
     p.add_argument("--work", default=None, help="where corpora are cached (default: $MMVIZ_CACHE/build-default)")
     p.add_argument("--size", default="full", choices=["full", "small"])
-    p.add_argument("--shared-dir", default=None, help="folder holding data/text (default: ../shared if present)")
+    p.add_argument("--shared-dir", default=None, help="folder holding data/text (default: ../shared from the current folder, if present)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--resume", action="store_true", help="continue an interrupted (or shorter) training run in --out")
+    p.add_argument("--full-precision", action="store_true", help="store the weights as float32 (default: float16, half the size)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,8 +36,11 @@ def run(args: argparse.Namespace) -> int:
     from mmviz.training.default_recipe import Recipe, build_default
     from mmviz_models.backbone import cache_dir
 
-    shared = args.shared_dir or (Path(__file__).resolve().parents[3] / "shared")
+    shared = args.shared_dir or Path.cwd().parent / "shared"
     work = args.work or cache_dir() / "build-default"
-    card = build_default(args.out, work, Recipe(size=args.size, seed=args.seed), shared_dir=shared, resume=args.resume)
-    print(f"checkpoint {card['checkpoint_hash']} written to {args.out} ({card['build_seconds'] / 60:.1f} min)")
+    out = args.out or cache_dir() / "build-default" / "model"
+    recipe = Recipe(size=args.size, seed=args.seed, half=not args.full_precision)
+    card = build_default(out, work, recipe, shared_dir=shared, resume=args.resume)
+    print(f"checkpoint {card['checkpoint_hash']} written to {out} ({card['build_seconds'] / 60:.1f} min)")
+    print("to ship it: copy it into models/default/ (see `mmviz build-default --help`)")
     return 0

@@ -9,6 +9,7 @@ Modules, one job each: ``text`` (template sentences with known valence), ``real_
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
 #: Seed of the committed demo set in ``mmviz/demo/clips`` (see its README.md).
@@ -20,7 +21,7 @@ def default_demo_dir() -> Path:
     """The folder of demo clips the dashboard opens: ``MMVIZ_DEMO_DIR`` if set (any folder with
     clips and a ``metadata.csv``), else the committed set shipped with mmviz."""
     env = os.environ.get("MMVIZ_DEMO_DIR", "").strip()
-    return Path(env).expanduser() if env else Path(__file__).resolve().parent / "clips"
+    return Path(env).expanduser() if env else Path(str(files(__name__))) / "clips"
 
 
 __all__ = ["DEMO_SEED", "DEMO_N", "default_demo_dir"]

@@ -91,8 +91,6 @@ def detect_face(grey: np.ndarray, prev: tuple[int, int, int, int] | None = None)
 
 def _response(cascade_name: str, roi: np.ndarray, min_frac: float, neighbours: int) -> float:
     """Cascade confidence inside a region: the best detection's level weight, 0 when none."""
-    import cv2
-
     if roi.size == 0 or min(roi.shape) < 8:
         return 0.0
     side = max(6, int(min_frac * roi.shape[1]))

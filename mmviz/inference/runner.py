@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from mmviz_models.checkpoint import load_checkpoint
 from mmviz_models.config import FusionConfig
 from mmviz_models.fusion import FusionInputs, FusionModel, FusionOutput
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "models" / "default"
+DEFAULT_CHECKPOINT = Path(str(files("mmviz_models"))) / "default"  # installed with the package
 
 
 def pick_device(device: str | None = None) -> torch.device:

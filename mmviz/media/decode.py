@@ -250,8 +250,6 @@ def _decode(
     """
     import hashlib
 
-    import av
-
     src, default_name = _normalise_source(source)
     name, name_warning = safe_filename(filename or default_name)
     warnings = [name_warning] if name_warning else []

@@ -39,6 +39,9 @@ class Recipe:
     #: share of training clips seen with modalities removed and relabelled by the label rule
     #: (``mmviz.training.modality_dropout``): what makes Shapley and "drop" answers meaningful
     modality_dropout: float = 0.5
+    #: store the shipped weights as float16 (half the file, loaded back as float32); the card is
+    #: computed on those stored weights
+    half: bool = True
 
 
 def _corpus(work: Path, source: str, n: int, seed: int, shared_dir: Path | None, log) -> Path:
@@ -70,7 +73,7 @@ def build_default(out: str | Path, work: str | Path, recipe: Recipe = Recipe(), 
     from mmviz.demo.label import label_without
     from mmviz.training.evaluation import heldout_table, markdown_table, mosi_dev_text
     from mmviz.training.loop import TrainSettings, train
-    from mmviz_models.checkpoint import load_checkpoint
+    from mmviz_models.checkpoint import halve_checkpoint, load_checkpoint
     from mmviz_models.config import FusionConfig
 
     t0 = time.time()
@@ -97,6 +100,8 @@ def build_default(out: str | Path, work: str | Path, recipe: Recipe = Recipe(), 
                              train_fusion_tokens=False, modality_dropout=recipe.modality_dropout)
     summary = train(FusionConfig(), data, out, settings, log=log, resume=resume,
                     relabel=lambda clip, dropped: label_without(clip.meta, dropped))
+    if recipe.half:
+        halve_checkpoint(out)
     model, bb, h = load_checkpoint(out)
     table = heldout_table(model, bb.tokenizer, data, seed=recipe.seed)
     mosi = mosi_dev_text(model, bb.tokenizer, shared) if shared is not None else None

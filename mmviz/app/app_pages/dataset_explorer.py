@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from mmviz.app import page_path
 from mmviz.app_service import cached, ui
 from mmviz.app_service.datasets import demo_available
 from mmviz.errors import MmvizError
@@ -80,4 +81,4 @@ if picked:
     row = shown.iloc[picked[0]]
     if st.button(f"Open {ui.plain(row['clip_id'])} in Clip review", key="open_in_review", type="primary"):
         st.session_state[ui.OPEN] = row.to_dict()
-        st.switch_page("app_pages/clip_review.py")
+        st.switch_page(page_path("clip_review.py"))

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mmviz.app import page_path
 from mmviz.app_service import cached, ui
 from mmviz.app_service.datasets import robustness
 from mmviz.data.table import column, slice_columns
@@ -55,7 +56,7 @@ with st.container(key="worst-errors", border=True):
         row = worst.iloc[sel.selection.rows[0]]
         if st.button(f"Open {ui.plain(row['clip_id'])} in Clip review", key="open_worst"):
             st.session_state[ui.OPEN] = row.to_dict()
-            st.switch_page("app_pages/clip_review.py")
+            st.switch_page(page_path("clip_review.py"))
 
 with st.container(key="slices", border=True):
     st.subheader("Slices: unimodal heads vs fused", anchor=False)
