@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from e2e import testids as T  # noqa: E402
-from e2e.helpers import launch_browser, streamlit_server, write_test_clip  # noqa: E402
+from mmviz.testing import testids as T
+from mmviz.testing.browser import launch_browser, streamlit_server, write_test_clip
 
 
 def pick_clip(tmp: Path, seconds: float = 10.0) -> Path:

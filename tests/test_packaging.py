@@ -164,8 +164,8 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
 @pytest.mark.browser
 @pytest.mark.timeout(240)
 def test_wheel_in_a_fresh_venv_loads_the_packaged_model_and_serves_the_demo_set(tmp_path):
-    from e2e.helpers import free_port, launch_browser
-    from e2e.testids import EXCEPTION, css
+    from mmviz.testing.browser import free_port, launch_browser
+    from mmviz.testing.testids import EXCEPTION, css
 
     sync_api = pytest.importorskip("playwright.sync_api")
     wheel = _wheel(tmp_path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from e2e.helpers import ARTIFACTS, launch_browser, streamlit_server
+from mmviz.testing.browser import ARTIFACTS, launch_browser, streamlit_server
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from e2e import testids as T
-from e2e.helpers import ARTIFACTS, write_test_clip
+from mmviz.testing import testids as T
+from mmviz.testing.browser import ARTIFACTS, write_test_clip
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 LONG = 180_000

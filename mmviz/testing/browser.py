@@ -1,4 +1,7 @@
-"""Shared pieces of the browser tests and the app benchmark: server, browser, media files."""
+"""Shared pieces of the browser tests and the benchmarks: a local dashboard server, Chromium, media files.
+
+In the package (not under tests/) so benchmarks import it without touching ``sys.path``.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("MMVIZ_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = REPO / "test-artifacts"
+ARTIFACTS = Path("test-artifacts").resolve()  # screenshots and server logs, in the folder tests run from
+
+
+#: base URL -> server process of every server running now (load and fault benchmarks read RSS or kill it)
+SERVERS: dict[str, subprocess.Popen] = {}
 
 
 def free_port() -> int:
@@ -29,13 +35,16 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(env_extra: dict | None = None, timeout: float = 120):
-    """``streamlit run app.py`` on a free port; yields the base URL once /_stcore/health answers."""
+    """The packaged dashboard, started exactly as ``mmviz app`` starts it, on a free port bound to
+    127.0.0.1; yields the base URL once /_stcore/health answers (``SERVERS[url]`` is its process)."""
     port = free_port()
     env = dict(os.environ) | {"MMVIZ_CHECKPOINT": os.environ.get("MMVIZ_CHECKPOINT", "tiny")} | (env_extra or {})
     log = open(ARTIFACTS.joinpath(f"streamlit-{port}.log") if ARTIFACTS.exists() else os.devnull, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    from mmviz.commands.app import streamlit_command
+
+    cmd = streamlit_command(sys.executable, port, "127.0.0.1") + ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    SERVERS[f"http://127.0.0.1:{port}"] = proc
     url = f"http://127.0.0.1:{port}"
     try:
         t0 = time.time()
@@ -50,6 +59,7 @@ def streamlit_server(env_extra: dict | None = None, timeout: float = 120):
             time.sleep(0.3)
         yield url
     finally:
+        SERVERS.pop(url, None)
         proc.terminate()
         try:
             proc.wait(10)
