@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 from mmviz.errors import CheckpointError
 from mmviz.inference.batching import make_inputs
 from mmviz.testing.tiny import synthetic_clip, tiny_model
-from mmviz_models.checkpoint import WEIGHTS, file_hash, halve_checkpoint, load_checkpoint, save_checkpoint
+from mmviz_models.checkpoint import WEIGHTS, checkpoint_hash, halve_checkpoint, load_checkpoint, save_checkpoint
 
 
 def _dtypes(path) -> set[torch.dtype]:
@@ -39,7 +39,7 @@ def test_half_checkpoint_is_float16_on_disk_float32_in_memory_and_predicts_nearl
 def test_halve_checkpoint_rewrites_in_place_and_matches_saving_half(tmp_path):
     model, _ = tiny_model(seed=4)
     save_checkpoint(model, tmp_path / "a")
-    assert halve_checkpoint(tmp_path / "a") == file_hash(tmp_path / "a" / WEIGHTS)
+    assert halve_checkpoint(tmp_path / "a") == checkpoint_hash(tmp_path / "a")  # weights and config
     save_checkpoint(model, tmp_path / "b", half=True)
     a, b = load_file(tmp_path / "a" / WEIGHTS), load_file(tmp_path / "b" / WEIGHTS)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
