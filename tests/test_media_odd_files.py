@@ -130,3 +130,15 @@ def test_features_of_the_7s_webm_without_a_clock_match_the_good_file(vp9):
     assert time.perf_counter() - t < 120
     assert broken.visual.n_steps == good.visual.n_steps == 74
     np.testing.assert_array_equal(broken.visual.values, good.visual.values)
+
+
+@pytest.mark.parametrize("pts,reason", [
+    ([0, 512, 1024, 1536], ""), ([1024, 0, 512, 1536], ""),  # B-frames: out of order in decode order is fine
+    ([0, 0, 0, 0], "all zero"), ([64, 64, 64], "all the same"), ([0, None, 1024], "missing"),
+    ([0, 512, 512, 1024], "repeated (not increasing)"), ([0, 1, 2, 3, 4], "too close together"),
+])
+def test_timestamp_problems_are_named(pts, reason):
+    from mmviz.media.clock import _timestamp_problem
+
+    found = _timestamp_problem(pts, 1 / 12800)
+    assert found.startswith(reason) if reason else found == ""
