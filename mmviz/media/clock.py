@@ -97,8 +97,16 @@ def plan_clock(container, video, audio, duration: float | None) -> ClockPlan:
     duration: the clip's claimed duration, seconds; used for count / duration when the stream
     states no plausible rate.
     """
+    import av
+
     rate = stream_rate(video)
-    pts = [pkt.pts for pkt in container.demux(video) if pkt.size]
+    pts: list[int | None] = []
+    try:
+        for pkt in container.demux(video):
+            if pkt.size:
+                pts.append(pkt.pts)
+    except av.error.FFmpegError:
+        pass  # a corrupt tail: judge the packets before it (the decoder reports the damage)
     problem = _timestamp_problem(pts, float(video.time_base or 1))
     if not problem:
         return ClockPlan(False, rate)
