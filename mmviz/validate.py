@@ -86,11 +86,12 @@ POSITIVE = Range(low=0, low_open=True, example="0.0003")
 PORT = Range(low=1, high=65535, integer=True, example="8501")
 
 
-def check_number(name: str, value: object, allowed: Range, *, hint: str | None = None) -> float:
+def check_number(name: str, value: object, allowed: Range, *, hint: str | None = None, given: str | None = None) -> float:
     """Return ``value`` as a float (an int for integer ranges) or raise InvalidSettingError.
 
     name: how the user knows the setting ('--fps', 'fps', 'hop'). hint: what to do; by default
-    'Give NAME a value such as EXAMPLE.'
+    'Give NAME a value such as EXAMPLE.' given: the text the user typed, shown instead of the
+    parsed value.
     """
     try:
         number = float(value)  # type: ignore[arg-type]
@@ -99,7 +100,7 @@ def check_number(name: str, value: object, allowed: Range, *, hint: str | None =
         number, ok = float("nan"), False
     if not ok:
         raise InvalidSettingError(
-            f"{name} must be {allowed.describe()}, got {value!r}.",
+            f"{name} must be {allowed.describe()}, got {given if given is not None else repr(value)}.",
             hint=hint or (f"Give {name} a value such as {allowed.example}." if allowed.example else None))
     return int(number) if allowed.integer else number
 

@@ -22,7 +22,7 @@ def number(option: str, allowed: Range) -> Callable[[str], float]:
     """An argparse type: the text of ``option`` parsed as a number in ``allowed``."""
 
     def parse(text: str) -> float:
-        return check_number(option, _parse(text, allowed.integer), allowed,
+        return check_number(option, _parse(text, allowed.integer), allowed, given=repr(text),
                             hint=f"Give {option} a value such as {allowed.example}." if allowed.example else None)
 
     parse.__name__ = f"{option} value"
