@@ -59,14 +59,50 @@ def _log_to_terminal() -> None:
             logger.setLevel(logging.INFO)
 
 
+def prepare_out(out: str) -> None:
+    """Check before any work that ``--out`` can be written, and create its missing parent folders.
+
+    Why here: every command writes its --out only at the end (a record, a checkpoint folder,
+    a CSV), after minutes of work, and pandas' CSV writer does not create folders. A path under
+    a file, or in a folder this user may not write, is refused up front with the reason.
+    """
+    import os
+    from pathlib import Path
+
+    target = Path(out).expanduser()
+    parent = target.parent
+    existing = parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise MmvizError(f"Cannot write --out {out}: {existing} is a file, not a folder.",
+                         hint="Choose an --out path inside a folder.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise MmvizError(f"Cannot write --out {out}: no permission to write in {existing}.",
+                         hint="Choose an --out path in a folder you can write to.")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise MmvizError(f"Cannot create the folder {parent} for --out: {e.strerror or e}.",
+                         hint="Choose an --out path in a folder you can write to.") from e
+
+
 def main(argv: list[str] | None = None) -> int:
     _log_to_terminal()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+    except MmvizError as e:  # a numeric option out of range (mmviz/commands/_args.py)
+        command = next((a for a in argv if a in COMMANDS), None)
+        print(f"mmviz{' ' + command if command else ''}: {e}", file=sys.stderr)
+        return 2
     if not getattr(args, "_run", None):
         parser.print_help()
         return 1
     try:
+        if isinstance(getattr(args, "out", None), str):
+            prepare_out(args.out)
         return int(args._run(args) or 0)
     except MmvizError as e:
         print(f"mmviz {args.command}: {e}", file=sys.stderr)

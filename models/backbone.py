@@ -134,6 +134,29 @@ def _tiny_lm(cfg: FusionConfig, vocab_size: int) -> torch.nn.Module:
     return lm
 
 
+#: weight files that are pickles (loading them runs torch.load / pickle)
+PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle")
+
+
+def check_safetensors_folder(d: Path) -> None:
+    """Refuse a backbone folder whose weights are not safetensors, before anything is loaded.
+
+    Why: a checkpoint's config.json names its backbone, so a downloaded checkpoint can point
+    at a folder of its choosing; weights stored as a pickle (``pytorch_model.bin``) would go
+    through ``torch.load``, which can run code. Only safetensors weights are read.
+    """
+    if list(d.glob("*.safetensors")):
+        return
+    pickled = sorted(p.name for pattern in PICKLE_WEIGHTS for p in d.glob(pattern))
+    found = f"its weights are {', '.join(pickled[:3])}, a pickle format that is never loaded" if pickled \
+        else "it holds no *.safetensors weights"
+    raise BackboneError(
+        f"The backbone folder {d} cannot be used: {found}. A backbone must be the shipped "
+        f"{BUILTIN_BACKBONE} or a folder of safetensors weights.",
+        hint="Convert it once in a trusted environment with `model.save_pretrained(folder, safe_serialization=True)`, "
+             "or use the shipped backbone.")
+
+
 def load_backbone(cfg: FusionConfig) -> Backbone:
     """Load the frozen LM named by ``cfg.backbone`` (eval mode, no gradients)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -158,8 +181,9 @@ def load_backbone(cfg: FusionConfig) -> Backbone:
                 "nor a folder with a Hugging Face config.json.",
                 hint="Pass a local model folder saved with save_pretrained().",
             )
+        check_safetensors_folder(d)
         try:
-            lm = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32)
+            lm = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32, use_safetensors=True)
             tok = AutoTokenizer.from_pretrained(d) if (d / "tokenizer_config.json").exists() else load_tokenizer()
         except (OSError, ValueError) as e:
             raise BackboneError(f"Could not load the language model in {d}: {e}") from e

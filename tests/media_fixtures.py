@@ -97,3 +97,37 @@ def write_test_clip(path: Path, *, duration: float = 2.0, fps: float = 10.0, siz
     frames = blank_frames(n, size=size) if video else None
     y = tone(duration) if audio else None
     return write_clip(path, frames, fps, y, SR, **codec)
+
+
+def remux_video_timestamps(src: Path, dst: Path, new_pts) -> Path:
+    """Copy ``src`` into ``dst`` (container from the suffix) with the video packets' timestamps rewritten.
+
+    ``new_pts(index, pts)`` gives each video packet's new pts (and dts) in stream ticks, or None
+    to leave the packet's own. The compressed data is untouched (no re-encoding), so the file
+    decodes to exactly the pictures of ``src``: only the clock the demuxer reports is broken,
+    as in files from some encoders and screen recorders (every frame at 0, a clock that starts
+    over half-way). Audio packets are copied as they are.
+    """
+    import av
+
+    from mmviz.media.encode import _FORMATS
+
+    inp = av.open(str(src))
+    out = av.open(str(dst), "w", format=_FORMATS[dst.suffix.lower()])
+    try:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams if s.type in ("video", "audio")}
+        i = 0
+        for pkt in inp.demux(*[inp.streams[k] for k in streams]):
+            if pkt.size == 0:
+                continue
+            if pkt.stream.type == "video":
+                pts = new_pts(i, pkt.pts)
+                i += 1
+                if pts is not None:
+                    pkt.pts = pkt.dts = pts
+            pkt.stream = streams[pkt.stream.index]
+            out.mux(pkt)
+    finally:
+        out.close()
+        inp.close()
+    return dst

@@ -118,3 +118,15 @@ def test_speak_without_espeak_says_how_to_install(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(SpeechSynthMissing, match="apt-get install espeak-ng"):
         speak("hello")
+
+
+def test_on_frame_streams_the_sampled_frames_instead_of_keeping_them(tmp_path):
+    """extract_features describes each frame as it decodes: a long clip never holds all its frames."""
+    path = write_test_clip(tmp_path / "clip.mp4", duration=2.0, fps=25.0)
+    kept = decode(path)
+    seen: list[tuple[np.ndarray, float]] = []
+    streamed = decode(path, on_frame=lambda frame, t: seen.append((frame, t)))
+    assert streamed.frames is None and streamed.info.has_video
+    np.testing.assert_array_equal(streamed.frame_times, kept.frame_times)
+    assert [t for _, t in seen] == list(kept.frame_times)
+    np.testing.assert_array_equal(np.stack([f for f, _ in seen]), kept.frames)

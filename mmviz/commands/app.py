@@ -15,11 +15,13 @@ from typing import Any
 
 from mmviz.errors import MmvizError
 
+from mmviz.commands._args import PORT, number
+
 HELP = "Start the dashboard in the browser (binds to 127.0.0.1 unless --address says otherwise)."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--port", type=number("--port", PORT), default=8501)
     p.add_argument("--address", default="127.0.0.1", help="use 0.0.0.0 to expose it on the network (explicit choice)")
     p.add_argument("--checkpoint", default=None, help="checkpoint folder (default: the shipped default model)")
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from mmviz.commands._args import seed
+
 HELP = "Rebuild the default checkpoint from generated corpora (+ real human-rated text when available)."
 EPILOG = """\
 The result goes to --out (default: $MMVIZ_CACHE/build-default/model, i.e. ~/.cache/mmviz/...),
@@ -25,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--work", default=None, help="where corpora are cached (default: $MMVIZ_CACHE/build-default)")
     p.add_argument("--size", default="full", choices=["full", "small"])
     p.add_argument("--shared-dir", default=None, help="folder holding data/text (default: ../shared from the current folder, if present)")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=seed(), default=7)
     p.add_argument("--resume", action="store_true", help="continue an interrupted (or shorter) training run in --out")
     p.add_argument("--full-precision", action="store_true", help="store the weights as float32 (default: float16, half the size)")
 

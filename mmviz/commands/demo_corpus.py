@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from mmviz.commands._args import count, seed
+
 HELP = "Generate a demo corpus of spoken, animated-face clips whose label and decisive cue are known."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
-    parser.add_argument("--n", type=int, default=48, help="number of clips (default 48)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same corpus")
+    parser.add_argument("--n", type=count("--n", example=48), default=48, help="number of clips (default 48)")
+    parser.add_argument("--seed", type=seed(), default=0, help="random seed; the same seed gives the same corpus")
     parser.add_argument(
         "--text-source", choices=("templates", "mosi", "vader"), default="templates",
         help="sentences: project templates (default), or real human-rated text from --shared-dir",

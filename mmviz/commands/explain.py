@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from mmviz.commands._args import count
+
 HELP = "Explain one clip: modality Shapley values, integrated gradients, time and word attributions, counterfactuals."
 
 
@@ -13,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--transcript", default=None, help="typed transcript text (else a sidecar .txt/.srt/.vtt beside the clip)")
     p.add_argument("--asr", action="store_true", help="recognise the speech offline when there is no transcript")
     p.add_argument("--baseline", default="mean", choices=["mean", "zeros", "absent"], help="what a removed modality becomes")
-    p.add_argument("--steps", type=int, default=16, help="integrated-gradients steps (audio/visual and words)")
+    p.add_argument("--steps", type=count("--steps", low=2, example=16), default=16, help="integrated-gradients steps (audio/visual and words)")
     p.add_argument("--out", default=None, help="save the analysis here (NAME.json + NAME.npz: features, inspection and "
                    "explanation; open it in the dashboard's Clip review or turn it into a report)")
     p.add_argument("--report", default=None, help="also write a self-contained HTML report to this file")

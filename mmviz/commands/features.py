@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from mmviz.commands._args import FPS, HOP, SECONDS_FROM_ZERO, SECONDS_POSITIVE, number
+
 HELP = "Extract timed audio, visual and transcript features from one clip (ClipFeatures record: JSON + npz)."
 
 
@@ -12,11 +14,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--transcript", default=None, help="typed transcript text (words are spread over speech)")
     p.add_argument("--sidecar", default=None, help="transcript file: .txt, .srt or .vtt")
     p.add_argument("--asr", action="store_true", help="recognise words with pocketsphinx when no transcript is given")
-    p.add_argument("--start", type=float, default=None, help="window start, seconds")
-    p.add_argument("--end", type=float, default=None, help="window end, seconds")
-    p.add_argument("--fps", type=float, default=10.0, help="visual sampling rate (default 10)")
-    p.add_argument("--hop", type=float, default=0.1, help="audio step, seconds (default 0.1)")
-    p.add_argument("--max-duration", type=float, default=600.0, help="longest clip accepted without a window, seconds")
+    p.add_argument("--start", type=number("--start", SECONDS_FROM_ZERO), default=None, help="window start, seconds")
+    p.add_argument("--end", type=number("--end", SECONDS_POSITIVE), default=None, help="window end, seconds")
+    p.add_argument("--fps", type=number("--fps", FPS), default=10.0, help="visual sampling rate (default 10)")
+    p.add_argument("--hop", type=number("--hop", HOP), default=0.1, help="audio step, seconds (default 0.1)")
+    p.add_argument("--max-duration", type=number("--max-duration", SECONDS_POSITIVE), default=600.0, help="longest clip accepted without a window, seconds")
     p.add_argument("--out", default=None, help="save the record here (a .json path; arrays go next to it)")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from mmviz.commands._args import WEIGHT, count, int_list, non_negative_int, number, positive_float, seed
+
 HELP = "Train the fusion model (AdamW, warm-up + cosine, early stopping on validation MAE; resumable)."
 
 
@@ -11,15 +13,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", nargs="+", help="features folder(s) (records + metadata.csv) or MMSA .pkl file(s)")
     p.add_argument("--out", required=True, help="output folder for the checkpoint")
     p.add_argument("--backbone", default="smollm2-135m-instruct", help="built-in name, 'tiny-random-llama', or a model folder")
-    p.add_argument("--fusion-tokens", type=int, default=16)
-    p.add_argument("--fusion-layers", type=str, default="", help="comma-separated LM layer indices (default: 6 in the upper half)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=3e-4)
-    p.add_argument("--patience", type=int, default=3)
-    p.add_argument("--max-steps", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lm-loss", type=float, default=0.0, help="weight of the LM polarity-word loss (0 = off)")
+    p.add_argument("--fusion-tokens", type=count("--fusion-tokens", example=16), default=16)
+    p.add_argument("--fusion-layers", type=int_list("--fusion-layers"), default=(), help="comma-separated LM layer indices (default: 6 in the upper half)")
+    p.add_argument("--epochs", type=count("--epochs", example=10), default=10)
+    p.add_argument("--batch-size", type=count("--batch-size", example=16), default=16)
+    p.add_argument("--lr", type=positive_float("--lr"), default=3e-4)
+    p.add_argument("--patience", type=non_negative_int("--patience"), default=3)
+    p.add_argument("--max-steps", type=count("--max-steps", example=1000), default=None)
+    p.add_argument("--seed", type=seed(), default=0)
+    p.add_argument("--lm-loss", type=number("--lm-loss", WEIGHT), default=0.0, help="weight of the LM polarity-word loss (0 = off)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last if it exists")
 
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from mmviz_models.config import FusionConfig, LossWeights
 
     data = [c for path in args.data for c in load_dataset(path)]
-    layers = tuple(int(v) for v in args.fusion_layers.split(",") if v.strip())
+    layers = tuple(args.fusion_layers)
     cfg = FusionConfig(backbone=args.backbone, n_fusion_tokens=args.fusion_tokens, fusion_layers=layers,
                        loss=LossWeights(lm=args.lm_loss))
     s = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,

@@ -85,10 +85,7 @@ def load_mmsa_pickle(path: str | Path, step: float = 0.1) -> list[LabelledClip]:
         part = data.get(split)
         if part is None:
             continue
-        audio, vision = np.asarray(part["audio"], np.float32), np.asarray(part["vision"], np.float32)
-        labels = np.asarray(part.get("regression_labels", part.get("labels")), np.float32).reshape(-1)
-        texts = part.get("raw_text", [""] * len(labels))
-        ids = part.get("id", [f"{split}_{i}" for i in range(len(labels))])
+        audio, vision, labels, texts, ids = _mmsa_split(Path(path).name, split, part)
         an = tuple(f"mmsa_audio_{j}" for j in range(audio.shape[-1]))
         vn = tuple(f"mmsa_visual_{j}" for j in range(vision.shape[-1]))
         for i in range(len(labels)):
@@ -107,6 +104,51 @@ def load_mmsa_pickle(path: str | Path, step: float = 0.1) -> list[LabelledClip]:
             )
             out.append(LabelledClip(feats, float(labels[i]), split, {"clip_id": cid}))
     return out
+
+
+def _mmsa_array(name: str, split: str, part: dict, key: str, ndim: int, shape_words: str) -> np.ndarray:
+    try:
+        arr = np.asarray(part[key], np.float32)
+    except KeyError:
+        raise DatasetError(f"{name}: split {split!r} has no {key!r} array (it has {sorted(map(str, part))[:8]}).",
+                           hint="MMSA feature pickles hold 'audio', 'vision', 'raw_text', 'regression_labels' and 'id' per split.") from None
+    except (TypeError, ValueError) as e:
+        raise DatasetError(f"{name}: {key!r} in split {split!r} is not a numeric array ({e}).") from e
+    if arr.ndim != ndim:
+        raise DatasetError(f"{name}: {key!r} in split {split!r} has shape {arr.shape}; MMSA features are {shape_words}.")
+    return arr
+
+
+def _mmsa_split(name: str, split: str, part: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, list, list]:
+    """Check one MMSA split's arrays before use: (audio, vision, labels, texts, ids), N clips each.
+
+    Why: a malformed file otherwise fails deep in the conversion with a KeyError or IndexError
+    that names nothing the user can fix.
+    """
+    if not isinstance(part, dict):
+        raise DatasetError(f"{name}: split {split!r} is a {type(part).__name__}, not a dict of arrays.")
+    audio = _mmsa_array(name, split, part, "audio", 3, "(clips, steps, features)")
+    vision = _mmsa_array(name, split, part, "vision", 3, "(clips, steps, features)")
+    key = "labels" if "labels" in part and "regression_labels" not in part else "regression_labels"
+    raw = part.get(key)
+    if raw is not None and np.ndim(raw) == 2 and np.shape(raw)[1] == 1:  # (N, 1) label columns are common
+        part = {**part, key: np.asarray(raw).reshape(-1)}
+    labels = _mmsa_array(name, split, part, key, 1, "one label per clip")
+    n = len(labels)
+    if audio.shape[0] != n or vision.shape[0] != n:
+        raise DatasetError(f"{name}: split {split!r} has {n} labels but {audio.shape[0]} audio and "
+                           f"{vision.shape[0]} vision clips; each array needs one row per clip.")
+    columns = []
+    for key_, default in (("raw_text", [""] * n), ("id", [f"{split}_{i}" for i in range(n)])):
+        try:
+            values = list(part.get(key_, default))
+        except TypeError:
+            raise DatasetError(f"{name}: {key_!r} in split {split!r} is a {type(part[key_]).__name__}, not a list.") from None
+        if len(values) != n:
+            raise DatasetError(f"{name}: {key_!r} in split {split!r} has {len(values)} entries for {n} clips.")
+        columns.append(values)
+    texts, ids = columns
+    return audio, vision, labels, texts, ids
 
 
 def load_dataset(path: str | Path) -> list[LabelledClip]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmviz.records.features import TimedMatrix
+from mmviz.validate import HOP, SAMPLE_RATE, check_number
 
 N_MFCC = 13
 AUDIO_FEATURE_NAMES: tuple[str, ...] = (
@@ -39,8 +40,9 @@ def audio_features(audio: np.ndarray, sample_rate: int, *, hop: float = 0.1, sta
     """
     import librosa
 
+    hop = check_number("hop (seconds per audio step)", hop, HOP)
+    sr = check_number("sample_rate", sample_rate, SAMPLE_RATE)
     y = np.asarray(audio, dtype=np.float32).reshape(-1)
-    sr = int(sample_rate)
     dur = len(y) / sr if duration is None else float(duration)
     T = n_steps(dur, hop)
     hop_n = int(round(hop * sr))

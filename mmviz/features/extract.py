@@ -17,6 +17,7 @@ import numpy as np
 
 from mmviz.records.features import ClipFeatures, TimedMatrix, Word
 from mmviz.media.decode import DecodedMedia
+from mmviz.validate import FPS, HOP, PIXELS, SECONDS_POSITIVE, check_number
 
 Progress = Callable[[str, float], None]
 
@@ -38,6 +39,13 @@ class ExtractSettings:
     window: tuple[float, float] | None = None
     max_pixels: int = 640 * 360
     strict_filename: bool = False
+
+    def __post_init__(self) -> None:
+        """Refuse numbers that would hang or divide by zero later (fps <= 0, hop = 0, ...)."""
+        check_number("hop (seconds per audio step)", self.hop, HOP)
+        check_number("fps (frames per second)", self.fps, FPS)
+        check_number("max_duration (seconds)", self.max_duration, SECONDS_POSITIVE)
+        check_number("max_pixels", self.max_pixels, PIXELS)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -99,7 +107,7 @@ def extract_features(
     input (see mmviz.media.errors).
     """
     from mmviz.features.audio import audio_features, n_steps
-    from mmviz.features.visual import DETECTOR, visual_features
+    from mmviz.features.visual import DETECTOR, FrameDescriber, visual_features
     from mmviz.media.decode import decode
     from mmviz.media.names import safe_filename
     from mmviz.transcript.align import spread_words, voiced_segments
@@ -113,8 +121,9 @@ def extract_features(
         transcript = decode_text(bytes(transcript), "typed transcript")
     side = read_sidecar(sidecar) if sidecar is not None and transcript is None else None
 
-    # --- decode ---
+    # --- decode (file sources: visual descriptors as each sampled frame decodes) ---
     report("decode", 0.0)
+    describer: FrameDescriber | None = None
     if isinstance(source, DecodedMedia):
         media = source
         if filename is not None:
@@ -126,10 +135,13 @@ def extract_features(
         frames, frame_times = _resample_frames(media, settings.fps, settings.window)
         audio, audio_start = _window_audio(media, settings.window)
     else:
+        # Why stream: holding every sampled frame of a 10 min clip costs over a GB; each frame
+        # is described as it decodes and dropped, and only its row of descriptors is kept.
+        describer = FrameDescriber()
         media = decode(source, fps=settings.fps, window=settings.window, max_duration=settings.max_duration,
-                       max_pixels=settings.max_pixels, filename=filename)
+                       max_pixels=settings.max_pixels, filename=filename, on_frame=lambda frame, t: describer.add(frame))
         content_hash = media.content_hash or ""
-        frames, frame_times = media.frames, media.frame_times
+        frames, frame_times = None, media.frame_times
         audio, audio_start = media.audio, media.audio_start
     info = media.info
     start = settings.window[0] if settings.window else 0.0
@@ -150,9 +162,14 @@ def extract_features(
 
     # --- visual ---
     v_mat: TimedMatrix | None = None
-    if frames is not None and len(frames) > 0:
+    step = 1.0 / min(settings.fps, media.fps or settings.fps)
+    if describer is not None and frame_times is not None and len(frame_times) > 0:
         report("visual", 0.0)
-        v_mat = visual_features(frames, frame_times, step=1.0 / min(settings.fps, media.fps or settings.fps))
+        v_mat = describer.matrix(frame_times, step=step)
+        report("visual", 1.0)
+    elif frames is not None and len(frames) > 0:
+        report("visual", 0.0)
+        v_mat = visual_features(frames, frame_times, step=step)
         report("visual", 1.0)
 
     # --- transcript ---

@@ -15,6 +15,7 @@ import threading
 import numpy as np
 
 from mmviz.records.features import TimedMatrix
+from mmviz.validate import POSITIVE, check_number
 
 VISUAL_FEATURE_NAMES: tuple[str, ...] = (
     "face_present", "face_x", "face_y", "face_size", "head_motion", "smile", "eyes", "mouth_open",
@@ -114,6 +115,65 @@ def _mouth_open(face: np.ndarray) -> float:
     return float(np.mean(band < 0.55 * ref))
 
 
+class FrameDescriber:
+    """Descriptors of sampled frames, one frame at a time, in time order.
+
+    Why a class: head_motion and motion_energy compare each frame with the one before, and the
+    face search starts from the last face box. Keeping that state here lets a decoder hand over
+    each frame as soon as it is decoded and drop it (a 10 min clip then never holds its ~6000
+    frames); :func:`visual_features` runs the same steps over frames already in memory.
+    """
+
+    def __init__(self) -> None:
+        self._col = {name: i for i, name in enumerate(VISUAL_FEATURE_NAMES)}
+        self._prev_grey: np.ndarray | None = None
+        self._prev_centre: tuple[float, float] | None = None
+        self._prev_box: tuple[int, int, int, int] | None = None
+        self.rows: list[np.ndarray] = []
+
+    def add(self, frame: np.ndarray) -> np.ndarray:
+        """Describe one RGB frame (H, W, 3) uint8; returns (and keeps) its row of VISUAL_FEATURE_NAMES."""
+        col = self._col
+        row = np.full(len(VISUAL_FEATURE_NAMES), np.nan, dtype=np.float32)
+        grey = _grey_small(frame)
+        h, w = grey.shape
+        row[col["brightness"]] = grey.mean() / 255.0
+        if self._prev_grey is not None and self._prev_grey.shape == grey.shape:
+            row[col["motion_energy"]] = np.mean(np.abs(grey.astype(np.int16) - self._prev_grey)) / 255.0
+        self._prev_grey = grey.astype(np.int16)
+        box = detect_face(grey, self._prev_box)
+        self._prev_box = box
+        self.rows.append(row)
+        if box is None:
+            row[col["face_present"]] = 0.0
+            self._prev_centre = None
+            return row
+        x, y, fw, fh = box
+        cx, cy = (x + fw / 2) / w, (y + fh / 2) / h
+        row[col["face_present"]] = 1.0
+        row[col["face_x"]], row[col["face_y"]] = cx, cy
+        row[col["face_size"]] = fw / w
+        if self._prev_centre is not None:
+            row[col["head_motion"]] = np.hypot((cx - self._prev_centre[0]) * w, (cy - self._prev_centre[1]) * h) / np.hypot(w, h)
+        self._prev_centre = (cx, cy)
+        face = grey[y: y + fh, x: x + fw]
+        row[col["smile"]] = _response("haarcascade_smile.xml", face[fh // 2:], 0.25, 8)
+        row[col["eyes"]] = _response("haarcascade_eye.xml", face[: int(0.6 * fh)], 0.12, 3)
+        row[col["mouth_open"]] = _mouth_open(face)
+        return row
+
+    def matrix(self, times: np.ndarray, step: float | None = None) -> TimedMatrix:
+        """The rows added so far as a TimedMatrix on ``times`` (one time per row)."""
+        times = np.asarray(times, dtype=np.float64)
+        if len(times) != len(self.rows):
+            raise ValueError(f"{len(self.rows)} frames described but {len(times)} times given")
+        values = np.stack(self.rows) if self.rows else np.zeros((0, len(VISUAL_FEATURE_NAMES)), np.float32)
+        if step is None:
+            step = float(np.median(np.diff(times))) if len(times) > 1 else 0.1
+        step = check_number("step (seconds between frames)", step, POSITIVE)
+        return TimedMatrix(values, VISUAL_FEATURE_NAMES, times, float(step))
+
+
 def visual_features(frames: np.ndarray, times: np.ndarray, *, step: float | None = None) -> TimedMatrix:
     """Descriptors (N, len(VISUAL_FEATURE_NAMES)) for RGB frames (N, H, W, 3) at ``times``.
 
@@ -121,39 +181,9 @@ def visual_features(frames: np.ndarray, times: np.ndarray, *, step: float | None
     the frame diagonal (NaN when either frame has no face). motion_energy: mean absolute grey
     difference to the previous frame, 0..1 (NaN on the first frame). brightness: mean grey 0..1.
     """
-    frames = np.asarray(frames)
-    times = np.asarray(times, dtype=np.float64)
-    n = len(frames)
-    out = np.full((n, len(VISUAL_FEATURE_NAMES)), np.nan, dtype=np.float32)
-    col = {name: i for i, name in enumerate(VISUAL_FEATURE_NAMES)}
-    prev_grey: np.ndarray | None = None
-    prev_centre: tuple[float, float] | None = None
-    prev_box: tuple[int, int, int, int] | None = None
-    for i in range(n):
-        grey = _grey_small(frames[i])
-        h, w = grey.shape
-        out[i, col["brightness"]] = grey.mean() / 255.0
-        if prev_grey is not None and prev_grey.shape == grey.shape:
-            out[i, col["motion_energy"]] = np.mean(np.abs(grey.astype(np.int16) - prev_grey)) / 255.0
-        prev_grey = grey.astype(np.int16)
-        box = detect_face(grey, prev_box)
-        prev_box = box
-        if box is None:
-            out[i, col["face_present"]] = 0.0
-            prev_centre = None
-            continue
-        x, y, fw, fh = box
-        cx, cy = (x + fw / 2) / w, (y + fh / 2) / h
-        out[i, col["face_present"]] = 1.0
-        out[i, col["face_x"]], out[i, col["face_y"]] = cx, cy
-        out[i, col["face_size"]] = fw / w
-        if prev_centre is not None:
-            out[i, col["head_motion"]] = np.hypot((cx - prev_centre[0]) * w, (cy - prev_centre[1]) * h) / np.hypot(w, h)
-        prev_centre = (cx, cy)
-        face = grey[y: y + fh, x: x + fw]
-        out[i, col["smile"]] = _response("haarcascade_smile.xml", face[fh // 2:], 0.25, 8)
-        out[i, col["eyes"]] = _response("haarcascade_eye.xml", face[: int(0.6 * fh)], 0.12, 3)
-        out[i, col["mouth_open"]] = _mouth_open(face)
-    if step is None:
-        step = float(np.median(np.diff(times))) if n > 1 else 0.1
-    return TimedMatrix(out, VISUAL_FEATURE_NAMES, times, float(step))
+    if step is not None:
+        check_number("step (seconds between frames)", step, POSITIVE)
+    describer = FrameDescriber()
+    for frame in np.asarray(frames):
+        describer.add(frame)
+    return describer.matrix(times, step)

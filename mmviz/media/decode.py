@@ -15,12 +15,15 @@ import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from mmviz.records.features import MediaInfo
 from mmviz.media import errors as E
+from mmviz.media.clock import ClockPlan, plan_clock
 from mmviz.media.names import safe_filename
+from mmviz.validate import FPS, PIXELS, POSITIVE, SAMPLE_RATE, SECONDS_POSITIVE, check_number
 
 TARGET_SR = 16000
 #: container formats accepted (PyAV/FFmpeg demuxer names)
@@ -40,8 +43,9 @@ class DecodedMedia:
     """A decoded clip, on the clip's clock.
 
     frames: uint8 (N, H, W, 3) RGB, sampled at a fixed rate (and downscaled for analysis), or
-        None for an audio-only clip.
-    frame_times: float64 (N,) seconds of each sampled frame, or None.
+        None for an audio-only clip — and None when the frames were streamed to ``on_frame``
+        instead of kept (see :func:`decode`); ``info.has_video`` tells the two apart.
+    frame_times: float64 (N,) seconds of each sampled frame, or None for an audio-only clip.
     audio: float32 (S,) mono in [-1, 1] at ``sample_rate``, or None when there is no audio.
     audio_start: seconds on the clip's clock of ``audio[0]`` (the window start).
     content_hash: sha256 of the source bytes when decoded from a file, else None.
@@ -72,6 +76,8 @@ class DecodedMedia:
         """
         from scipy.signal import resample_poly
 
+        fps = check_number("fps", fps, POSITIVE) if frames is not None else fps
+        sr = check_number("sample rate", sr, SAMPLE_RATE) if audio is not None else sr
         name, warning = safe_filename(filename)
         fr = None if frames is None else np.ascontiguousarray(frames, dtype=np.uint8)
         if fr is not None and (fr.ndim != 4 or fr.shape[-1] != 3):
@@ -220,8 +226,9 @@ def decode(source: str | Path | bytes, **kwargs) -> "DecodedMedia":
     """Decode ``source`` into frames sampled at ``fps`` and 16 kHz mono audio.
 
     Keyword arguments (see :func:`_decode`): fps=10.0, window=None, max_duration=600.0,
-    max_pixels=640*360, filename=None. Every FFmpeg failure becomes a user-facing
-    :class:`mmviz.media.errors.MediaError` subclass; nothing escapes as a raw traceback.
+    max_pixels=640*360, filename=None, on_frame=None. Every FFmpeg failure becomes a user-facing
+    :class:`mmviz.media.errors.MediaError` subclass; nothing escapes as a raw traceback, and a
+    setting out of range is a :class:`mmviz.validate.InvalidSettingError`.
     """
     import av
 
@@ -240,16 +247,23 @@ def _decode(
     max_duration: float = 600.0,
     max_pixels: int = 640 * 360,
     filename: str | None = None,
+    on_frame: Callable[[np.ndarray, float], None] | None = None,
 ) -> DecodedMedia:
     """Decode ``source`` into frames sampled at ``fps`` and 16 kHz mono audio.
 
     window: (start, end) seconds — decode only that span (also the way to use part of a clip
         longer than ``max_duration``). max_pixels: sampled frames are downscaled to at most this
         many pixels. filename: display name (directory parts are stripped, with a warning).
+    on_frame(frame, time): when given, each sampled RGB frame is handed to it as soon as it is
+        decoded and then dropped, so a long clip never holds all its frames (the result's
+        ``frames`` is None, ``frame_times`` still lists every sampled time).
     Raises a :class:`mmviz.media.errors.MediaError` subclass for every kind of bad input.
     """
     import hashlib
 
+    fps = check_number("fps (frames per second)", fps, FPS)
+    max_duration = check_number("max_duration (seconds)", max_duration, SECONDS_POSITIVE)
+    max_pixels = check_number("max_pixels", max_pixels, PIXELS)
     src, default_name = _normalise_source(source)
     name, name_warning = safe_filename(filename or default_name)
     warnings = [name_warning] if name_warning else []
@@ -258,6 +272,7 @@ def _decode(
         video, audio = _check_container(container, name)
         dur_claimed, fps_claimed, frames_claimed = _claimed(container, video, audio)
         fmt = container.format.name
+        clock = plan_clock(container, video, audio, dur_claimed) if video is not None else None
     finally:
         container.close()
     start, end = _resolve_window(window, dur_claimed, max_duration, name)
@@ -266,7 +281,9 @@ def _decode(
     frames_decoded = None
     v_end = 0.0
     if video is not None:
-        frames, times, frames_decoded, v_end = _decode_video(src, name, fps, start, end, max_pixels, fps_claimed)
+        frames, times, frames_decoded, v_end, notes = _decode_video(
+            src, name, fps, start, end, max_pixels, clock, max_duration, on_frame)
+        warnings.extend(notes)
     au = None
     if audio is not None:
         au = _decode_audio(src, name, start, end)
@@ -281,10 +298,10 @@ def _decode(
                 hint="Copy or download the complete file again.")
     if end is None and dur_decoded > max_duration:
         raise _too_long(name, dur_decoded, max_duration)
-    if video is not None and frames is not None and len(frames) == 0 and au is None:
+    if video is not None and len(times) == 0 and au is None:
         raise E.TruncatedMediaError(f"{name!r} has a video stream but no frame could be decoded.",
                                     hint="Copy or download the complete file again.")
-    if video is not None and (frames is None or len(frames) == 0):
+    if video is not None and len(times) == 0:
         warnings.append("The video stream produced no frames in the chosen window; using audio only.")
         frames = times = None
     digest = hashlib.sha256()
@@ -297,7 +314,7 @@ def _decode(
     vctx = video.codec_context if video is not None else None
     info = MediaInfo(
         filename=name, container=fmt, duration_claimed=dur_claimed, duration_decoded=float(dur_decoded),
-        has_video=frames is not None, has_audio=au is not None,
+        has_video=times is not None, has_audio=au is not None,
         video_codec=vctx.name if vctx is not None else None,
         audio_codec=audio.codec_context.name if audio is not None else None,
         width=vctx.width if vctx is not None else None, height=vctx.height if vctx is not None else None,
@@ -338,39 +355,65 @@ def _seek(container, stream, start: float) -> None:
         container.seek(int(start / stream.time_base), stream=stream, backward=True, any_frame=False)
 
 
-def _decode_video(src, name, fps, start, end, max_pixels, fps_claimed):
-    """Decode every frame, convert only those showing at the sample times (k + 0.5) / rate."""
+def _decode_video(src, name, fps, start, end, max_pixels, clock: ClockPlan, max_duration, on_frame):
+    """Decode every frame, convert only those showing at the sample times start + (k + 0.5) / rate.
+
+    Frame times come from ``clock``: the file's timestamps, or the frame index when they cannot
+    be a clock (then nothing is seeked: decoding starts at frame 0). A timestamp that is missing
+    or goes backwards in an otherwise good stream is placed one frame after the previous one.
+    Returns (frames or None when streamed to ``on_frame``, times, frames decoded, end of the
+    last frame, warnings).
+    """
     import av
 
     container = src.open()
-    out, times = [], []
-    n_decoded = 0
+    out: list[np.ndarray] = []
+    times: list[float] = []
+    n_decoded = n_repaired = 0
     last_time = start
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        rate = min(float(fps), fps_claimed) if fps_claimed else float(fps)
+        rate = min(float(fps), clock.rate) if clock.rate else float(fps)
         period = 1.0 / rate
-        native = 1.0 / fps_claimed if fps_claimed else period
+        native = 1.0 / clock.rate if clock.rate else period
         w, h = analysis_size(stream.codec_context.width, stream.codec_context.height, max_pixels)
-        _seek(container, stream, start)
+        if not clock.by_index:
+            _seek(container, stream, start)
+
+        def emit(frame, k: int) -> None:
+            arr = frame.to_ndarray(width=w, height=h, format="rgb24")
+            t_sample = start + (k + 0.5) * period
+            if on_frame is not None:
+                on_frame(arr, t_sample)
+            else:
+                out.append(arr)
+            times.append(t_sample)
+
         k = 0
         prev = None
+        t_prev: float | None = None
         try:
-            for frame in container.decode(stream):
-                if frame.pts is None or frame.time is None:
-                    continue
-                t = float(frame.time)
+            for index, frame in enumerate(container.decode(stream)):
+                if clock.by_index:
+                    t = index / clock.rate
+                else:
+                    t = float(frame.time) if frame.pts is not None and frame.time is not None else None
+                    if t is None or (t_prev is not None and t <= t_prev):
+                        t = start if t_prev is None else t_prev + native
+                        n_repaired += 1
+                t_prev = t
                 if t < start - 1e-6 and prev is None:
                     prev = frame  # the frame showing at the window start
                     continue
                 if end is not None and t >= end:
                     break
+                if end is None and t > max_duration + 1.0:
+                    raise _too_long(name, t, max_duration)  # the container under-stated its length
                 n_decoded += 1
                 last_time = max(last_time, t + native)
                 while prev is not None and start + (k + 0.5) * period < t - 1e-6:
-                    out.append(prev.to_ndarray(width=w, height=h, format="rgb24"))
-                    times.append(start + (k + 0.5) * period)
+                    emit(prev, k)
                     k += 1
                 prev = frame
         except av.error.FFmpegError as e:  # corrupt tail: keep what decoded
@@ -378,13 +421,16 @@ def _decode_video(src, name, fps, start, end, max_pixels, fps_claimed):
                 raise E.TruncatedMediaError(f"{name!r} could not be decoded: {e}", hint="Copy or download the complete file again.") from e
         stop = last_time if end is None else min(end, last_time)
         while prev is not None and start + (k + 0.5) * period < stop:
-            out.append(prev.to_ndarray(width=w, height=h, format="rgb24"))
-            times.append(start + (k + 0.5) * period)
+            emit(prev, k)
             k += 1
     finally:
         container.close()
-    arr = np.stack(out) if out else np.zeros((0, 2, 2, 3), np.uint8)
-    return arr, np.asarray(times, dtype=np.float64), n_decoded, last_time
+    notes = [clock.warning()] if clock.warning() else []
+    if n_repaired:
+        notes.append(f"{n_repaired} of {n_decoded} frame timestamps were missing or went backwards; "
+                     f"those frames were placed {native:.3g} s after the frame before.")
+    frames = None if on_frame is not None else (np.stack(out) if out else np.zeros((0, h, w, 3), np.uint8))
+    return frames, np.asarray(times, dtype=np.float64), n_decoded, last_time, notes
 
 
 def _decode_audio(src, name, start, end) -> np.ndarray:

@@ -79,15 +79,29 @@ def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
             if cls is None:
                 raise RecordError(f"Unknown record type {name!r}: this file was written by another version of mmviz.")
             kwargs = {k: _decode(v, arrays) for k, v in value.items() if k != "__record__"}
-            names = {f.name for f in dataclasses.fields(cls)}
-            unknown = set(kwargs) - names
-            if unknown:
-                raise RecordError(f"Record {name} has fields this version does not know: {sorted(unknown)}.")
-            return cls(**kwargs)
+            return _build(cls, kwargs)
         return {k: _decode(v, arrays) for k, v in value.items()}
     if isinstance(value, list):
         return tuple(_decode(v, arrays) for v in value)
     return value
+
+
+def _build(cls: type, kwargs: dict[str, Any]) -> Any:
+    """``cls(**kwargs)``, with a missing, unknown or ill-shaped field named instead of a TypeError."""
+    name = cls.__name__
+    fields = dataclasses.fields(cls)
+    unknown = set(kwargs) - {f.name for f in fields}
+    if unknown:
+        raise RecordError(f"Record {name} has fields this version does not know: {sorted(unknown)}.")
+    missing = [f.name for f in fields if f.name not in kwargs
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise RecordError(f"Record {name} is missing the field(s) {missing}; the file is incomplete or was edited.",
+                          hint="Recompute the record.")
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError) as e:
+        raise RecordError(f"Record {name} holds a value of the wrong kind or shape ({e}).", hint="Recompute the record.") from e
 
 
 def record_to_dict(record: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -99,6 +113,9 @@ def record_to_dict(record: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 def record_from_dict(doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
     """Inverse of :func:`record_to_dict`."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("record"), dict):
+        raise RecordError("The file holds no record (expected a JSON object with 'schema_version' and 'record').",
+                          hint="Choose a file written by mmviz (e.g. `mmviz features CLIP --out x.json`).")
     if doc.get("schema_version") != SCHEMA_VERSION:
         raise RecordError(
             f"Record schema version {doc.get('schema_version')!r} is not supported (this mmviz reads {SCHEMA_VERSION})."
@@ -115,18 +132,23 @@ def _paths(path: str | Path) -> tuple[Path, Path]:
 def save_record(record: Any, path: str | Path) -> Path:
     """Write ``record`` as ``<path>.json`` + ``<path>.npz``; returns the JSON path."""
     jpath, npath = _paths(path)
-    jpath.parent.mkdir(parents=True, exist_ok=True)
     doc, arrays = record_to_dict(record)
-    # unique temporary names, then atomic renames: two processes writing the same record never collide,
-    # and a reader sees the old file or the new one, never half of one (arrays first, then the JSON)
-    tag = f"{os.getpid()}.{uuid.uuid4().hex[:8]}"
-    tmp = npath.with_name(f".{npath.name}.{tag}.tmp")
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    tmp.replace(npath)
-    jtmp = jpath.with_name(f".{jpath.name}.{tag}.tmp")
-    jtmp.write_text(json.dumps(doc, indent=1, allow_nan=False))
-    jtmp.replace(jpath)
+    try:
+        jpath.parent.mkdir(parents=True, exist_ok=True)
+        # unique temporary names, then atomic renames: two processes writing the same record never collide,
+        # and a reader sees the old file or the new one, never half of one (arrays first, then the JSON)
+        tag = f"{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        tmp = npath.with_name(f".{npath.name}.{tag}.tmp")
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        tmp.replace(npath)
+        jtmp = jpath.with_name(f".{jpath.name}.{tag}.tmp")
+        jtmp.write_text(json.dumps(doc, indent=1, allow_nan=False))
+        jtmp.replace(jpath)
+    except OSError as e:  # a parent that is a file, no permission, disk full
+        raise RecordError(f"Could not write the record to {jpath}: {e.strerror or e}"
+                          f"{f' ({e.filename})' if getattr(e, 'filename', None) else ''}.",
+                          hint="Choose a path in a folder you can write to.") from e
     return jpath
 
 
@@ -143,7 +165,10 @@ def load_record(path: str | Path) -> Any:
                 arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError) as e:
         raise RecordError(f"The record {jpath.name} is damaged ({e}).", hint="Delete it and recompute.") from e
-    return record_from_dict(doc, arrays)
+    try:
+        return record_from_dict(doc, arrays)
+    except RecordError as e:
+        raise RecordError(f"{jpath.name}: {e.message}", hint=e.hint) from e
 
 
 def records_equal(a: Any, b: Any, *, atol: float = 0.0) -> bool:
