@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from mmviz.commands.run_options import add_device_options
+
 HELP = "Explain one clip: modality Shapley values, integrated gradients, time and word attributions, counterfactuals."
 
 
@@ -15,6 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline", default="mean", choices=["mean", "zeros", "absent"], help="what a removed modality becomes")
     p.add_argument("--steps", type=int, default=16, help="integrated-gradients steps (audio/visual and words)")
     p.add_argument("--out", default=None, help="save the Explanation record here (JSON + npz)")
+    add_device_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     src = Path(args.clip)
     sidecar = next((src.with_suffix(s) for s in (".txt", ".srt", ".vtt") if src.with_suffix(s).exists()), None)
     feats = extract_features(src, transcript=args.transcript, sidecar=None if args.transcript else sidecar, asr=args.asr)
-    runner = ModelRunner.from_checkpoint(args.checkpoint)
+    runner = ModelRunner.from_checkpoint(args.checkpoint, args.device, compile=args.compile)
     e = explain_clip(runner, feats, ExplainSettings(baseline=args.baseline, ig_steps=args.steps, word_steps=args.steps))
     print(f"{e.clip_id}: fused {e.prediction:+.2f}")
     if e.verdict is not None:
