@@ -41,12 +41,23 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _sidecar(path: Path) -> Path | None:
+    return next((path.with_suffix(s) for s in (".txt", ".srt", ".vtt") if path.with_suffix(s).exists()), None)
+
+
+def features_key(path: Path, transcript: str | None = None) -> str:
+    """The store key of a clip's features: which transcript they were made with."""
+    if transcript:
+        return f"tx{hashlib.sha256(transcript.encode()).hexdigest()[:8]}"
+    return "sidecar" if _sidecar(path) else "default"
+
+
 def features_for(path: Path, store: ResultsStore, transcript: str | None = None) -> ClipFeatures:
     """Features of one clip, from the store when already extracted."""
     from mmviz.features.extract import extract_features
 
-    sidecar = next((path.with_suffix(s) for s in (".txt", ".srt", ".vtt") if path.with_suffix(s).exists()), None)
-    key = f"tx{hashlib.sha256((transcript or '').encode()).hexdigest()[:8]}" if transcript else ("sidecar" if sidecar else "default")
+    sidecar = _sidecar(path)
+    key = features_key(path, transcript)
     h = file_sha256(path)
     cached = store.get_features(h, key)
     if cached is not None:
@@ -67,10 +78,7 @@ def score_folder(
 ) -> pd.DataFrame:
     """One row per clip with predictions (and label/error); records persisted in ``store``."""
     paths = list_clips(folder)
-    lab = {}
-    if labels is not None:
-        key = "clip_id" if "clip_id" in labels.columns else labels.columns[0]
-        lab = {str(r[key]): r for _, r in labels.iterrows()}
+    lab = labels_by_clip(labels)
     rows: list[dict] = []
     pending: list[tuple[ClipFeatures, dict]] = []
 
@@ -81,23 +89,19 @@ def score_folder(
                 store.put_inspection(ins)
         for f, r in pending:
             ins = store.get_inspection(runner.checkpoint_hash, f.content_hash)
-            rows.append(r | _prediction_row(ins))
+            rows.append(r | prediction_row(ins))
         pending.clear()
 
     for i, path in enumerate(paths):
         if progress:
             progress(i, len(paths), path.name)
-        row: dict = {"clip_id": path.stem, "path": str(path), "error": ""}
-        meta = lab.get(path.stem)
-        if meta is not None:
-            row |= {k: v for k, v in meta.items() if k not in row}
+        row = clip_row(path, lab)
         try:
             feats = features_for(path, store)
         except MmvizError as e:
             rows.append(row | {"error": str(e)})
             continue
-        row |= {"content_hash": feats.content_hash, "duration": feats.duration, "transcript_source": feats.transcript_source,
-                "face_present": _face_share(feats)}
+        row |= feature_columns(feats)
         pending.append((feats, row))
         if len(pending) >= batch_size:
             flush()
@@ -105,8 +109,36 @@ def score_folder(
     if progress:
         progress(len(paths), len(paths), "done")
     table = pd.DataFrame(rows)
-    store.put_dataset(f"{Path(folder).resolve().name}-{runner.checkpoint_hash}", table)
+    store.put_dataset(dataset_name(folder, runner.checkpoint_hash), table)
     return table
+
+
+def dataset_name(folder: str | Path, checkpoint_hash: str) -> str:
+    """The store's name for a scored folder's table (the same for every engine)."""
+    return f"{Path(folder).resolve().name}-{checkpoint_hash}"
+
+
+def labels_by_clip(labels: pd.DataFrame | None) -> dict:
+    """Label rows keyed by clip id (column ``clip_id``, else the first column)."""
+    if labels is None:
+        return {}
+    key = "clip_id" if "clip_id" in labels.columns else labels.columns[0]
+    return {str(r[key]): r for _, r in labels.iterrows()}
+
+
+def clip_row(path: Path, labels: dict) -> dict:
+    """The start of a clip's table row: id, path, no error yet, and its label columns."""
+    row: dict = {"clip_id": path.stem, "path": str(path), "error": ""}
+    meta = labels.get(path.stem)
+    if meta is not None:
+        row |= {k: v for k, v in meta.items() if k not in row}
+    return row
+
+
+def feature_columns(f: ClipFeatures) -> dict:
+    """The table columns read from a clip's features."""
+    return {"content_hash": f.content_hash, "duration": f.duration, "transcript_source": f.transcript_source,
+            "face_present": _face_share(f)}
 
 
 def _face_share(f: ClipFeatures) -> float | None:
@@ -115,7 +147,8 @@ def _face_share(f: ClipFeatures) -> float | None:
     return float(f.visual.column("face_present").mean())
 
 
-def _prediction_row(ins: Inspection) -> dict:
+def prediction_row(ins: Inspection) -> dict:
+    """The table columns read from a clip's inspection."""
     p = ins.predictions
     return {"checkpoint_hash": ins.checkpoint_hash, "pred_fused": p.fused, "pred_text": p.text, "pred_audio": p.audio, "pred_visual": p.visual}
 
