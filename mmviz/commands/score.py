@@ -12,7 +12,8 @@ HELP = "Score every clip in a folder (features + model inspection), persisted in
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", help="folder of clips (mp4, mov, webm, mkv, avi, wav, mp3, ...); sidecar .txt/.srt/.vtt used")
     p.add_argument("--labels", default=None, help="CSV with clip_id,label (default: FOLDER/metadata.csv if present)")
-    p.add_argument("--checkpoint", default=None, help="checkpoint folder (default: the shipped default model; 'tiny' = the tiny test model)")
+    p.add_argument("--checkpoint", default=None,
+                   help="checkpoint folder (default: the shipped default model; 'tiny' = the tiny test model)")
     p.add_argument("--store", default=None, help="results store folder (default: $MMVIZ_CACHE/results)")
     p.add_argument("--out", default=None, help="also write the per-clip table to this CSV")
     p.add_argument("--engine", default="local", choices=["local", "ray"], help="ray: Ray Data across a cluster")

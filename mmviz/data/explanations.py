@@ -62,5 +62,13 @@ def explain_table(table: pd.DataFrame, runner, store: ResultsStore, settings: Ex
 
 
 def load_explanation(path: str | Path) -> Explanation:
-    """An explanation record saved by :func:`explain_into_store`."""
+    """An explanation record saved by :func:`explain_into_store`.
+
+    The records an Explanation nests (attention curves, token diagnostics, map positions) are
+    registered by the modules that define them, which a fresh process may not have imported yet.
+    """
+    import mmviz.explain.attention  # noqa: F401
+    import mmviz.explain.embedding_map  # noqa: F401
+    import mmviz.explain.tokens  # noqa: F401
+
     return load_record(path)

@@ -248,7 +248,8 @@ def _assemble(paths: list[Path], done: pd.DataFrame, labels: dict, explained: bo
     """The rows Ray returned (in any order) as the local engine's table, in folder order."""
     by_path = {r["path"]: r for r in done.to_dict("records")}
     feature_cols = ("content_hash", "duration", "transcript_source", "face_present")
-    pred_cols = ("checkpoint_hash", "pred_fused", "pred_text", "pred_audio", "pred_visual") + (("explanation",) if explained else ())
+    pred_cols = ("checkpoint_hash", "pred_fused", "pred_text", "pred_audio", "pred_visual")
+    pred_cols += ("explanation",) if explained else ()
     rows = []
     for p in paths:
         r = by_path[str(p)]
