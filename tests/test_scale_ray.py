@@ -15,7 +15,8 @@ import pytest
 
 from mmviz.cli import main
 from mmviz.errors import MmvizError
-from mmviz.scale.ray_score import RayError, WorkerPlan, check_at_least_one, check_reachable, plan_workers, require_ray
+from mmviz.scale.ray_score import (RayError, WorkerPlan, check_at_least_one, check_reachable, plan_workers,
+                                   require_ray)
 
 N_CLIPS = 4
 
@@ -52,6 +53,22 @@ def test_worker_plan_refusals():
         plan_workers(1, {"CPU": 1})
     with pytest.raises(RayError, match="--device cuda asks for GPUs, but the Ray cluster reports none"):
         plan_workers(1, {"CPU": 8}, "cuda")
+    with pytest.raises(RayError, match="--device cuda:1 names one GPU"):
+        plan_workers(1, {"CPU": 8, "GPU": 2}, "cuda:1")
+
+
+def test_user_errors_raised_in_workers_come_back_as_themselves():
+    from mmviz.errors import CheckpointError
+    from mmviz.scale.ray_score import user_error
+
+    own = CheckpointError("No model.safetensors in /x.")
+    wrapped = RuntimeError("task failed")
+    wrapped.__cause__ = own
+    assert user_error(wrapped) is own
+    died = RuntimeError("The actor died because of an error raised in its creation task\n  File ...\n"
+                        "mmviz.errors.CheckpointError: No model.safetensors in /x. Point to a folder.\n")
+    assert str(user_error(died)) == "A Ray worker stopped: No model.safetensors in /x. Point to a folder."
+    assert user_error(RuntimeError("segfault")) is None  # a bug keeps its traceback
 
 
 def test_counts_must_be_at_least_one(capsys):

@@ -83,6 +83,9 @@ def plan_workers(workers: int | None, resources: dict, device: str = "auto") -> 
     """
     cpus = int(resources.get("CPU", 0))
     gpus = int(resources.get("GPU", 0)) if device != "cpu" else 0
+    if device.startswith("cuda:"):
+        raise RayError(f"--device {device} names one GPU, but on Ray each model actor sees only the GPU Ray gave it.",
+                       hint="Use --device cuda (or auto): every actor gets a GPU of its own.")
     if device.startswith("cuda") and gpus < 1:
         raise RayError(f"--device {device} asks for GPUs, but the Ray cluster reports none ({cpus} CPUs).",
                        hint="Start the workers on GPU nodes (`ray start` finds the GPUs), or use --device auto or cpu.")
@@ -233,7 +236,13 @@ def score_folder_ray(
             compute=ray.data.ActorPoolStrategy(size=plan.actors),
             num_cpus=plan.cpus_per_actor, num_gpus=plan.gpus_per_actor, memory=plan.memory_per_actor,
         )
-        done = ds.to_pandas()
+        try:
+            done = ds.to_pandas()
+        except ray.exceptions.RayError as e:
+            user = user_error(e)
+            if user is None:
+                raise
+            raise user from None
         stats = ds.stats()
     finally:
         if started:
@@ -242,6 +251,28 @@ def score_folder_ray(
     store.put_dataset(dataset_name(folder, checkpoint_hash), table)
     table.attrs["ray_stats"] = stats  # Ray Data's per-stage report (which operators ran, how long)
     return table
+
+
+def user_error(e: BaseException) -> MmvizError | None:
+    """The user-facing error a Ray worker raised, from Ray's wrapper around it (None: a bug).
+
+    A task's exception comes back as an instance of its own class; an actor that fails in its
+    constructor (e.g. a checkpoint that does not load) comes back as ``ActorDiedError`` whose
+    text holds the original "mmviz.errors.X: message" line.
+    """
+    import re
+
+    seen = set()
+    c: BaseException | None = e
+    while c is not None and id(c) not in seen:
+        if isinstance(c, MmvizError):
+            return c
+        seen.add(id(c))
+        c = c.__cause__ or getattr(c, "cause", None)
+    m = re.search(r"^mmviz(?:\.\w+)*\.(\w+): (.+)$", str(e), re.M)
+    if m:
+        return MmvizError(f"A Ray worker stopped: {m.group(2).strip()}")
+    return None
 
 
 def _assemble(paths: list[Path], done: pd.DataFrame, labels: dict, explained: bool) -> pd.DataFrame:
