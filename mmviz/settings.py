@@ -11,6 +11,7 @@ asks :func:`get_settings` (read afresh each call, so tests may change the enviro
 | ``MMVIZ_CHECKPOINT`` | ``checkpoint`` | ``""``: the shipped default model |
 | ``MMVIZ_DEMO_DIR`` | ``demo_dir`` | ``None``: the demo clips installed with mmviz |
 | ``MMVIZ_CACHE_LIMIT_GB`` | ``cache_limit_gb`` | ``20``: size limit of the results cache |
+| ``MMVIZ_DEVICE`` | ``device`` | ``auto``: CUDA when present (``mmviz app --device`` sets it) |
 
 (The model package ``mmviz_models`` reads ``MMVIZ_CACHE`` itself for its de-quantised LM,
 because it sits below mmviz and cannot import it.)
@@ -31,6 +32,7 @@ class Settings:
     checkpoint: str
     demo_dir: Path | None
     cache_limit_gb: float = 20.0
+    device: str = "auto"
 
     @property
     def results_dir(self) -> Path:
@@ -48,7 +50,8 @@ class Settings:
         except ValueError:
             limit = 20.0
         return cls(cache=cache, app_cache=app_cache, checkpoint=(env.get("MMVIZ_CHECKPOINT") or "").strip(),
-                   demo_dir=Path(demo).expanduser() if demo else None, cache_limit_gb=limit)
+                   demo_dir=Path(demo).expanduser() if demo else None, cache_limit_gb=limit,
+                   device=(env.get("MMVIZ_DEVICE") or "auto").strip())
 
 
 def get_settings() -> Settings:

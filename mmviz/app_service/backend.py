@@ -36,12 +36,7 @@ def available_specs() -> list[str]:
 
 
 def load_runner(spec: str) -> ModelRunner:
-    """A runner for a checkpoint spec ("default", "tiny", "tiny:<seed>" or a folder)."""
-    if spec.startswith("tiny"):
-        from mmviz.features.audio import AUDIO_FEATURE_NAMES
-        from mmviz.features.visual import VISUAL_FEATURE_NAMES
-        from mmviz.inference.tiny import tiny_config, tiny_runner
+    """A runner for a checkpoint spec ("default", "tiny", "tiny:<seed>" or a folder), on ``Settings.device``."""
+    from mmviz.inference.spec import RunnerSpec
 
-        seed = int(spec.split(":", 1)[1]) if ":" in spec else 0
-        return tiny_runner(tiny_config(audio_features=AUDIO_FEATURE_NAMES, visual_features=VISUAL_FEATURE_NAMES), seed=seed)
-    return ModelRunner.from_checkpoint(None if spec == "default" else spec)
+    return RunnerSpec(None if spec == "default" else spec, get_settings().device).build()

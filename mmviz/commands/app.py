@@ -24,6 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=number("--port", PORT), default=8501)
     p.add_argument("--address", default="127.0.0.1", help="use 0.0.0.0 to expose it on the network (explicit choice)")
     p.add_argument("--checkpoint", default=None, help="checkpoint folder (default: the shipped default model)")
+    p.add_argument("--device", default=None, help="auto (default: CUDA when present), cpu, cuda or cuda:N")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -69,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint:  # a folder is made absolute: the server may resolve it from another folder
         ckpt = Path(args.checkpoint).expanduser()
         env["MMVIZ_CHECKPOINT"] = str(ckpt.resolve()) if ckpt.exists() else args.checkpoint
+    if args.device:
+        from mmviz.inference.device import resolve_device
+
+        resolve_device(args.device)  # refused here, with the reason, rather than inside the server
+        env["MMVIZ_DEVICE"] = args.device
     cmd = streamlit_command(sys.executable, args.port, args.address)
     print(f"mmviz dashboard on http://{args.address}:{args.port}", flush=True)
     if os.name == "posix":  # become the server: stopping `mmviz app` stops Streamlit, no orphan left behind

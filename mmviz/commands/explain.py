@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mmviz.commands._args import count
+from mmviz.commands.run_options import add_device_options
 
 HELP = "Explain one clip: modality Shapley values, integrated gradients, time and word attributions, counterfactuals."
 
@@ -20,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "explanation; open it in the dashboard's Clip review or turn it into a report)")
     p.add_argument("--report", default=None, help="also write a self-contained HTML report to this file")
     p.add_argument("--store", default=None, help="results store folder (default: the one the dashboard and `mmviz score` use)")
+    add_device_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     src = Path(args.clip)
     store = ResultsStore(args.store)
     feats = features_for(src, store, args.transcript, asr=args.asr)
-    runner = ModelRunner.from_checkpoint(args.checkpoint)
+    runner = ModelRunner.from_checkpoint(args.checkpoint, args.device, compile=args.compile)
     ins = score_features([feats], runner, store)[0]
     e = explanation_for(feats, runner, store, inspection=ins,
                         settings=ExplainSettings(baseline=args.baseline, ig_steps=args.steps, word_steps=args.steps))

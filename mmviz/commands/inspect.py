@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from mmviz.commands.run_options import add_device_options
+
 HELP = "Run one clip through the model and save what it computed (Inspection record: JSON + npz)."
 
 
@@ -12,6 +14,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", default=None, help="checkpoint folder (default: the shipped default model)")
     p.add_argument("--transcript", default=None, help="typed transcript text")
     p.add_argument("--out", default=None, help="where to save the record (default: next to nothing, print only)")
+    add_device_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         from mmviz.features.extract import extract_features
 
         feats = extract_features(src, transcript=args.transcript)
-    runner = ModelRunner.from_checkpoint(args.checkpoint)
+    runner = ModelRunner.from_checkpoint(args.checkpoint, args.device, compile=args.compile)
     ins = runner.inspect([feats])[0]
     p = ins.predictions
     print(f"{ins.clip_id}: fused {p.fused:+.2f} ({ins.predicted_class()})  text {p.text:+.2f}  audio {p.audio:+.2f}  visual {p.visual:+.2f}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mmviz.commands._args import WEIGHT, count, int_list, non_negative_int, number, positive_float, seed
+from mmviz.commands.run_options import add_device_options
 
 HELP = "Train the fusion model (AdamW, warm-up + cosine, early stopping on validation MAE; resumable)."
 
@@ -22,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=count("--max-steps", example=1000), default=None)
     p.add_argument("--seed", type=seed(), default=0)
     p.add_argument("--lm-loss", type=number("--lm-loss", WEIGHT), default=0.0, help="weight of the LM polarity-word loss (0 = off)")
-    p.add_argument("--device", default="cpu")
+    add_device_options(p, default="cpu", compile=False, precision="training is float32 on every device")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last if it exists")
 
 
@@ -30,9 +31,11 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from mmviz.data.dataset import load_dataset
+    from mmviz.inference.device import resolve_device
     from mmviz.training.loop import TrainSettings, train
     from mmviz_models.config import FusionConfig, LossWeights
 
+    device = str(resolve_device(args.device))  # before loading data: absent CUDA fails at once
     data = [c for path in args.data for c in load_dataset(path)]
     layers = tuple(args.fusion_layers)
     cfg = FusionConfig(backbone=args.backbone, n_fusion_tokens=args.fusion_tokens, fusion_layers=layers,
@@ -41,6 +44,6 @@ def run(args: argparse.Namespace) -> int:
                       seed=args.seed, max_steps=args.max_steps)
     counts = {k: sum(c.split == k for c in data) for k in ("train", "valid", "test")}
     print(f"training on {counts['train']} clips, validating on {counts['valid']} ({counts['test']} held out)")
-    summary = train(cfg, data, args.out, s, resume=args.resume, device=args.device)
+    summary = train(cfg, data, args.out, s, resume=args.resume, device=device)
     print(json.dumps({k: summary[k] for k in ("best_valid_mae", "epochs_run", "steps", "checkpoint_hash")}, indent=1))
     return 0

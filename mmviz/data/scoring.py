@@ -78,42 +78,63 @@ def score_folder(
     dashboard opens every clip instantly.
     """
     paths = list_clips(folder)
-    lab = {}
-    if labels is not None:
-        key = "clip_id" if "clip_id" in labels.columns else labels.columns[0]
-        lab = {str(r[key]): r for _, r in labels.iterrows()}
+    lab = labels_by_clip(labels)
     rows: list[dict] = []
     pending: list[tuple[ClipFeatures, dict]] = []
 
     def flush() -> None:
         inspections = score_features([f for f, _ in pending], runner, store, batch_size=batch_size)
         for (f, r), ins in zip(pending, inspections):
-            rows.append(r | _prediction_row(ins))
+            rows.append(r | prediction_row(ins))
             if explain:
                 explanation_for(f, runner, store, inspection=ins)
         pending.clear()
 
     for i, path in enumerate(paths):
         report(progress, path.name, i / len(paths))
-        row: dict = {"clip_id": path.stem, "path": str(path), "error": ""}
-        meta = lab.get(path.stem)
-        if meta is not None:
-            row |= {k: v for k, v in meta.items() if k not in row}
+        row = clip_row(path, lab)
         try:
             feats = features_for(path, store)
         except MmvizError as e:
             rows.append(row | {"error": str(e)})
             continue
-        row |= {"content_hash": feats.content_hash, "duration": feats.duration, "transcript_source": feats.transcript_source,
-                "face_present": _face_share(feats)}
+        row |= feature_columns(feats)
         pending.append((feats, row))
         if len(pending) >= batch_size:
             flush()
     flush()
     report(progress, "done", 1.0)
     table = pd.DataFrame(rows)
-    store.put_dataset(f"{Path(folder).resolve().name}-{runner.checkpoint_hash}", table)
+    store.put_dataset(dataset_name(folder, runner.checkpoint_hash), table)
     return table
+
+
+def dataset_name(folder: str | Path, checkpoint_hash: str) -> str:
+    """The store's name for a scored folder's table (the same for every engine)."""
+    return f"{Path(folder).resolve().name}-{checkpoint_hash}"
+
+
+def labels_by_clip(labels: pd.DataFrame | None) -> dict:
+    """Label rows keyed by clip id (column ``clip_id``, else the first column)."""
+    if labels is None:
+        return {}
+    key = "clip_id" if "clip_id" in labels.columns else labels.columns[0]
+    return {str(r[key]): r for _, r in labels.iterrows()}
+
+
+def clip_row(path: Path, labels: dict) -> dict:
+    """The start of a clip's table row: id, path, no error yet, and its label columns."""
+    row: dict = {"clip_id": path.stem, "path": str(path), "error": ""}
+    meta = labels.get(path.stem)
+    if meta is not None:
+        row |= {k: v for k, v in meta.items() if k not in row}
+    return row
+
+
+def feature_columns(f: ClipFeatures) -> dict:
+    """The table columns read from a clip's features."""
+    return {"content_hash": f.content_hash, "duration": f.duration, "transcript_source": f.transcript_source,
+            "face_present": _face_share(f)}
 
 
 def _face_share(f: ClipFeatures) -> float | None:
@@ -122,7 +143,8 @@ def _face_share(f: ClipFeatures) -> float | None:
     return float(f.visual.column("face_present").mean())
 
 
-def _prediction_row(ins: Inspection) -> dict:
+def prediction_row(ins: Inspection) -> dict:
+    """The table columns read from a clip's inspection."""
     p = ins.predictions
     return {"checkpoint_hash": ins.checkpoint_hash, "pred_fused": p.fused, "pred_text": p.text, "pred_audio": p.audio, "pred_visual": p.visual}
 

@@ -8,7 +8,6 @@ Modules, one job each: ``text`` (template sentences with known valence), ``real_
 
 from __future__ import annotations
 
-import os
 from importlib.resources import files
 from pathlib import Path
 
@@ -20,8 +19,9 @@ DEMO_N = 48
 def default_demo_dir() -> Path:
     """The folder of demo clips the dashboard opens: ``MMVIZ_DEMO_DIR`` if set (any folder with
     clips and a ``metadata.csv``), else the committed set shipped with mmviz."""
-    env = os.environ.get("MMVIZ_DEMO_DIR", "").strip()
-    return Path(env).expanduser() if env else Path(str(files(__name__))) / "clips"
+    from mmviz.settings import get_settings
+
+    return get_settings().demo_dir or Path(str(files(__name__))) / "clips"
 
 
 __all__ = ["DEMO_SEED", "DEMO_N", "default_demo_dir"]

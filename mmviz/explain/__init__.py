@@ -33,6 +33,8 @@ from mmviz.features.ablate import mask_span, mask_steps, remove, shift_audio, sh
 from mmviz.explain.counterfactual import counterfactual as make_counterfactual  # noqa: F401,E402
 from mmviz.explain.verdict import verdict  # noqa: F401,E402
 from mmviz.explain.clip import explain_clip  # noqa: F401,E402
+# records an Explanation holds; imported here so a saved one loads in a fresh process
+from mmviz.explain import attention, embedding_map, tokens  # noqa: F401,E402
 
 __all__ = ["explain_clip", "ExplainSettings", "Explanation", "explainers", "get_explainer", "register_explainer",
            "Explainer", "ClipContext", "verdict"]

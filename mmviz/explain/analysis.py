@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmviz.explain import attention as _attention  # noqa: F401 - registers AttentionCurves for loading
-from mmviz.explain import tokens as _tokens  # noqa: F401 - registers TokenDiagnostics for loading
 from mmviz.explain.record import Explanation
 from mmviz.inference.record import Inspection
 from mmviz.records.features import ClipFeatures

@@ -3,6 +3,9 @@
 The dashboard and the CLI share one :class:`ModelRunner`: it owns the model, a lock (one
 forward at a time on a shared server), the device choice, and batching. Everything it
 returns is an :class:`Inspection` record or plain tensors for the explainers.
+
+Device and precision come from :mod:`mmviz.inference.device`: on the CPU the model runs
+eagerly in float32 (as it always has); on CUDA in bf16 autocast, optionally compiled.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import torch
 import mmviz
 from mmviz.records.features import ClipFeatures
 from mmviz.inference.batching import make_inputs
+from mmviz.inference.device import accelerate, check_compile, precision_label, resolve_device
 from mmviz.inference.record import Inspection, Predictions
 from mmviz.progress import Progress, report
 from mmviz_models.checkpoint import load_checkpoint
@@ -30,20 +34,24 @@ DEFAULT_CHECKPOINT = Path(str(files("mmviz_models"))) / "default"  # installed w
 
 
 def pick_device(device: str | None = None) -> torch.device:
-    if device and device != "auto":
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """The torch device for "auto", "cpu", "cuda" or "cuda:N" (CUDA refused when absent)."""
+    return resolve_device(device)
 
 
 class ModelRunner:
     """A loaded fusion model + tokenizer + provenance, safe to share between threads."""
 
-    def __init__(self, model: FusionModel, tokenizer, checkpoint_hash: str, backbone_name: str, device: torch.device):
+    def __init__(self, model: FusionModel, tokenizer, checkpoint_hash: str, backbone_name: str, device: torch.device,
+                 *, compile: bool = False):
+        """``model`` must already be on ``device``; on CUDA it is set up for bf16 autocast (and
+        its forward compiled when ``compile``), see :func:`mmviz.inference.device.accelerate`."""
         self.model = model.eval()
+        self._call = accelerate(self.model, device, compile=compile)  # the model, or torch.compile(model)
         self.tokenizer = tokenizer
         self.checkpoint_hash = checkpoint_hash
         self.backbone_name = backbone_name
         self.device = device
+        self.compiled = bool(compile)
         self.lock = threading.RLock()
 
     @property
@@ -51,10 +59,19 @@ class ModelRunner:
         return self.model.cfg
 
     @classmethod
-    def from_checkpoint(cls, ckpt_dir: str | Path | None = None, device: str | None = None) -> "ModelRunner":
-        dev = pick_device(device)
+    def from_checkpoint(cls, ckpt_dir: str | Path | None = None, device: str | None = None, *,
+                        compile: bool = False) -> "ModelRunner":
+        """Load a checkpoint folder (default: the shipped model) onto ``device`` ("auto", "cpu",
+        "cuda", "cuda:N"); raises :class:`~mmviz.inference.device.DeviceError` for absent CUDA."""
+        dev = resolve_device(device)
+        check_compile(dev, compile)
         model, backbone, h = load_checkpoint(ckpt_dir or DEFAULT_CHECKPOINT, device=dev)
-        return cls(model, backbone.tokenizer, h, backbone.name, dev)
+        return cls(model, backbone.tokenizer, h, backbone.name, dev, compile=compile)
+
+    @property
+    def precision(self) -> str:
+        """Device + precision as records show it ("cpu", "cuda:0 bf16-autocast +compile")."""
+        return precision_label(self.device, self.compiled)
 
     # ---- tensors in, tensors out (explainers use these)
     def inputs(self, clips: Sequence[ClipFeatures], texts: Sequence[str] | None = None) -> FusionInputs:
@@ -62,7 +79,7 @@ class ModelRunner:
 
     def forward(self, x: FusionInputs, *, collect: bool = False, grad: bool = False) -> FusionOutput:
         with self.lock, torch.set_grad_enabled(grad):
-            return self.model(x.to(self.device), collect=collect)
+            return self._call(x.to(self.device), collect=collect)
 
     # ---- records
     def inspect(
@@ -118,7 +135,7 @@ class ModelRunner:
                 "n_visual_steps": int(x.visual_mask[i].sum()),
                 "n_keys": int(kmask.sum()),
             },
-            device=str(self.device),
+            device=self.precision,
             timings=timings,
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             mmviz_version=mmviz.__version__,
