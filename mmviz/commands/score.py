@@ -10,7 +10,8 @@ HELP = "Score every clip in a folder (features + model inspection), persisted in
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", help="folder of clips (mp4, mov, webm, mkv, avi, wav, mp3, ...); sidecar .txt/.srt/.vtt used")
+    p.add_argument("folder", help="folder of clips (mp4, mov, webm, mkv, avi, wav, mp3, ...; sidecar .txt/.srt/.vtt used), "
+                   "or a CSV of transcripts with columns id, text, label (scored as text alone: no audio, no video)")
     p.add_argument("--labels", default=None, help="CSV with clip_id,label (default: FOLDER/metadata.csv if present)")
     p.add_argument("--checkpoint", default=None,
                    help="checkpoint folder (default: the shipped default model; 'tiny' = the tiny test model)")
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from mmviz.inference.spec import RunnerSpec
     from mmviz.progress import terminal_bar
 
+    if Path(args.folder).suffix.lower() == ".csv" and Path(args.folder).is_file():
+        return _score_transcripts(args)
     labels_path = Path(args.labels) if args.labels else Path(args.folder) / "metadata.csv"
     labels = None
     if labels_path.exists():
@@ -77,3 +80,35 @@ def run(args: argparse.Namespace) -> int:
         print(f"table written to {args.out}")
     return 0
 
+
+
+def _score_transcripts(args: argparse.Namespace) -> int:
+    """``mmviz score sentences.csv``: the text path on human-labelled sentences (audio and video absent)."""
+    import pandas as pd
+
+    from mmviz.data.metrics import mmsa_metrics
+    from mmviz.data.store import ResultsStore
+    from mmviz.data.transcripts import score_transcripts
+    from mmviz.errors import MmvizError
+    from mmviz.inference.spec import RunnerSpec
+    from mmviz.progress import terminal_bar
+
+    if args.engine != "local" or args.explain or args.labels:
+        raise MmvizError("A transcripts CSV is scored on this machine, without --engine ray, --explain or --labels "
+                         "(its label column is the label).", hint="Drop those options.")
+    store = ResultsStore(args.store)
+    runner = RunnerSpec(args.checkpoint, args.device, args.compile).build()
+    progress, close = terminal_bar("scoring transcripts")
+    table = score_transcripts(args.folder, runner, store, batch_size=args.batch_size, progress=progress)
+    close()
+    print(f"scored {len(table)} transcripts (audio and video absent); store: {store.root}")
+    lab = pd.to_numeric(table["label"], errors="coerce")
+    ok = lab.notna()
+    if ok.sum() > 1:
+        for head in ("fused", "text"):
+            m = mmsa_metrics(table.loc[ok, f"pred_{head}"].to_numpy(float), lab[ok].to_numpy(float))
+            print(f"{head} head: " + "  ".join(f"{k} {v:.3f}" for k, v in m.items()))
+    if args.out:
+        table.to_csv(args.out, index=False)
+        print(f"table written to {args.out}")
+    return 0
