@@ -95,6 +95,7 @@ class Outcome:
     user: int
     clip: str
     seconds: float | None = None  # click → every view visible
+    ready: float | None = None  # page open → clip uploaded and transcript typed (before the common click)
     error: str = ""
 
 
@@ -104,6 +105,8 @@ async def one_user(browser, url: str, i: int, clip: Path, text: str, ready: list
     out = Outcome(i, clip.name)
     arrived = False
     ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.set_default_timeout(timeout_ms)  # on a loaded 2-core box even opening the page can take > 30 s
+    t_open = time.perf_counter()
     try:
         page = await ctx.new_page()
         errors: list[str] = []
@@ -118,6 +121,7 @@ async def one_user(browser, url: str, i: int, clip: Path, text: str, ready: list
         await box.fill(text)
         await box.press("Control+Enter")
         await page.wait_for_timeout(1500)  # the box's rerun settles before the click
+        out.ready = time.perf_counter() - t_open
         arrived = True
         ready.append(i)
         await go.wait()
@@ -175,6 +179,17 @@ async def run_users(url: str, clips: list[tuple[Path, str]], timeout_s: float, s
     return list(results[1:])
 
 
+def explanation_seconds(store: Path) -> list[float]:
+    """Seconds of explaining in each explanation the server saved (its ``timings["total"]``), read as plain JSON."""
+    import json
+
+    out = []
+    for p in (store / "explanations").rglob("*.json"):
+        if not p.name.startswith("."):
+            out.append(float(json.loads(p.read_text())["record"].get("timings", {}).get("total", 0.0)))
+    return out
+
+
 def percentile(xs: list[float], q: float) -> float:
     """Nearest-rank percentile (no interpolation: with 8 users p95 is the slowest)."""
     s = sorted(xs)
@@ -203,6 +218,7 @@ def main() -> int:
                 wall = time.perf_counter() - t_start
                 rss_after = tree_rss_mb(pid)
             peak = sampler.peak
+        model_s = explanation_seconds(Path(tmp) / "cache" / "results")
 
     ok = [o for o in outcomes if not o.error and o.seconds is not None]
     secs = [o.seconds for o in ok]
@@ -214,8 +230,13 @@ def main() -> int:
     print(f"{a.users:>5} {len(ok):>4} {len(ok) / a.users:>8.0%} {fmt(50)} {fmt(95)} "
           f"{(f'{max(secs):7.1f}' if secs else '      -')} {rss_start:>13.0f} {(before[0] if before else float('nan')):>10.0f} "
           f"{peak:>8.0f} {rss_after:>9.0f}")
-    print("per user (s, click → all views): " + ", ".join(
+    print("per user, click → all views (s): " + ", ".join(
         f"{o.user}:{o.seconds:.1f}" if o.seconds is not None else f"{o.user}:-" for o in outcomes))
+    print("per user, page open → ready to click (s): " + ", ".join(
+        f"{o.user}:{o.ready:.1f}" if o.ready is not None else f"{o.user}:-" for o in outcomes))
+    if model_s:
+        print(f"server explaining time per analysis (s, from its records): median {sorted(model_s)[len(model_s) // 2]:.1f}, "
+              f"sum {sum(model_s):.0f} over {len(model_s)} analyses (one model, one lock: analyses queue)")
     for o in outcomes:
         if o.error:
             print(f"  user {o.user} ({o.clip}) FAILED: {o.error}")
