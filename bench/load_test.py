@@ -10,7 +10,7 @@ server's memory (its process and children, resident set) is sampled every 0.5 s.
 
     users  successes  success rate  p50 / p95 / max seconds (click → all views)  server RSS before / peak / after
 
-    python bench/load_test.py [--users 8] [--checkpoint default|tiny|DIR] [--timeout 900] [--settle 20]
+    python bench/load_test.py [--users 8] [--checkpoint default|tiny|DIR] [--timeout 900] [--settle 20] [--budget 480]
 
 Exits 1 when any user failed. Before the users start, one page is opened (the model loads) and
 the server is left ``--settle`` seconds to finish its background warm-up, as a server that has
@@ -99,10 +99,10 @@ class Outcome:
     error: str = ""
 
 
-async def one_user(browser, url: str, i: int, clip: Path, text: str, ready: list, go: asyncio.Event,
+async def one_user(browser, url: str, out: Outcome, clip: Path, text: str, ready: list, go: asyncio.Event,
                    timeout_ms: int) -> Outcome:
-    """Upload, type, wait for everyone, click, wait for all views of this user's clip."""
-    out = Outcome(i, clip.name)
+    """Upload, type, wait for everyone, click, wait for all views of this user's clip (filling in ``out``)."""
+    i = out.user
     arrived = False
     ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
     ctx.set_default_timeout(timeout_ms)  # on a loaded 2-core box even opening the page can take > 30 s
@@ -122,6 +122,7 @@ async def one_user(browser, url: str, i: int, clip: Path, text: str, ready: list
         await box.press("Control+Enter")
         await page.wait_for_timeout(1500)  # the box's rerun settles before the click
         out.ready = time.perf_counter() - t_open
+        print(f"  user {i}: ready to click after {out.ready:.1f} s", flush=True)
         arrived = True
         ready.append(i)
         await go.wait()
@@ -143,6 +144,7 @@ async def one_user(browser, url: str, i: int, clip: Path, text: str, ready: list
         if errors:
             problems.append(f"console errors: {errors[:3]}")
         out.error = "; ".join(problems)
+        print(f"  user {i}: all views after {out.seconds:.1f} s" + (f" but {out.error}" if out.error else ""), flush=True)
     except Exception as e:  # noqa: BLE001 - a failed user is a result of the test, not a crash of it
         out.error = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
     finally:
@@ -152,9 +154,10 @@ async def one_user(browser, url: str, i: int, clip: Path, text: str, ready: list
     return out
 
 
-async def run_users(url: str, clips: list[tuple[Path, str]], timeout_s: float, settle: float,
+async def run_users(url: str, clips: list[tuple[Path, str]], timeout_s: float, settle: float, budget: float,
                     on_start: Callable[[], None] = lambda: None) -> list[Outcome]:
-    """All users at once in one browser; ``on_start`` runs when every user is ready to click."""
+    """All users at once in one browser; ``on_start`` runs when every user is ready to click.
+    Users still waiting ``budget`` seconds after the users start are stopped and count as failed."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -173,10 +176,19 @@ async def run_users(url: str, clips: list[tuple[Path, str]], timeout_s: float, s
             on_start()
             go.set()
 
-        tasks = [one_user(browser, url, i, c, t, ready, go, int(timeout_s * 1000)) for i, (c, t) in enumerate(clips)]
-        results = await asyncio.gather(release(), *tasks)
+        outcomes = [Outcome(i, c.name) for i, (c, _) in enumerate(clips)]
+        tasks = [asyncio.create_task(one_user(browser, url, o, c, t, ready, go, int(timeout_s * 1000)))
+                 for o, (c, t) in zip(outcomes, clips)]
+        releaser = asyncio.create_task(release())
+        _, pending = await asyncio.wait(tasks, timeout=budget)
+        for t in (*pending, releaser):
+            t.cancel()
+        await asyncio.gather(*pending, releaser, return_exceptions=True)
+        for o, t in zip(outcomes, tasks):
+            if t in pending:
+                o.error = f"still waiting when the {budget:.0f} s budget ran out" + (" (never ready to click)" if o.ready is None else "")
         await browser.close()
-    return list(results[1:])
+    return outcomes
 
 
 def explanation_seconds(store: Path) -> list[float]:
@@ -202,6 +214,8 @@ def main() -> int:
     ap.add_argument("--checkpoint", default="default", help="default (the shipped model), tiny (quick run) or a folder")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds each user may wait for any one step")
     ap.add_argument("--settle", type=float, default=20.0, help="seconds between the first page load and the users")
+    ap.add_argument("--budget", type=float, default=480.0,
+                    help="seconds after the users start when whoever is still waiting is stopped and counted as failed")
     ap.add_argument("--seconds", type=float, default=5.0, help="clip length (clips are this ±1 s)")
     a = ap.parse_args()
 
@@ -214,7 +228,7 @@ def main() -> int:
             rss_start = tree_rss_mb(pid)
             before: list[float] = []
             with RssSampler(pid) as sampler:
-                outcomes = asyncio.run(run_users(url, clips, a.timeout, a.settle, on_start=lambda: before.append(tree_rss_mb(pid))))
+                outcomes = asyncio.run(run_users(url, clips, a.timeout, a.settle, a.budget, on_start=lambda: before.append(tree_rss_mb(pid))))
                 wall = time.perf_counter() - t_start
                 rss_after = tree_rss_mb(pid)
             peak = sampler.peak
