@@ -81,6 +81,7 @@ def main() -> int:
                     help="kill once the first record of this kind is in the store")
     ap.add_argument("--timeout", type=float, default=600.0)
     a = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout` / kill: still stop the server, delete the temp folder
 
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="mmviz-fault-") as tmp:

@@ -20,6 +20,7 @@ been up for a while would have.
 from __future__ import annotations
 
 import argparse
+import signal
 import asyncio
 import re
 import sys
@@ -218,6 +219,7 @@ def main() -> int:
                     help="seconds after the users start when whoever is still waiting is stopped and counted as failed")
     ap.add_argument("--seconds", type=float, default=5.0, help="clip length (clips are this ±1 s)")
     a = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout` / kill: still stop the server, delete the temp folder
 
     with tempfile.TemporaryDirectory(prefix="mmviz-load-") as tmp:
         clips = speech_clips(Path(tmp) / "clips", a.users, a.seconds, prefix="user")

@@ -5,15 +5,16 @@ kept per clip (a cache, a hook, a graph) would grow without bound. This runs ``-
 analyses (default 100) through :class:`mmviz.app_service.service.AppService`, each one new: 5
 different demo-style clips (espeak-ng speech over the animated face, 4-6 s) × 20 different
 typed transcripts, so nothing comes from the results store and every one pays for features,
-the model and all explanations. Prints the process's RSS after analyses 1, 10, 20, …, and the
+the model and all explanations. Prints the process's RSS after analyses 1, 10, 20, … (``--every``), and the
 growth from analysis 10 (after warm-up) to the last, in MB and %; "flat" is under 10 %.
 
-    python bench/memory_soak.py [--analyses 100] [--checkpoint default|tiny|DIR]
+    python bench/memory_soak.py [--analyses 100] [--checkpoint default|tiny|DIR] [--every 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import gc
 import sys
 import tempfile
@@ -51,8 +52,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--analyses", type=int, default=100)
     ap.add_argument("--clips", type=int, default=5)
+    ap.add_argument("--every", type=int, default=10, help="print RSS after analysis 1 and every this many")
     ap.add_argument("--checkpoint", default="default", help="default (the shipped model), tiny (quick run) or a folder")
     a = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout` / kill: still stop the server, delete the temp folder
     from mmviz.app_service.service import AppService
 
     n_texts = -(-a.analyses // a.clips)
@@ -75,7 +78,7 @@ def main() -> int:
             assert res.features.transcript_source == "typed", res.features.transcript_source
             del res
             n = k + 1
-            if n == 1 or n % 10 == 0 or n == a.analyses:
+            if n == 1 or n % a.every == 0 or n == a.analyses:
                 gc.collect()
                 now = time.perf_counter()
                 seen[n] = rss_mb()
