@@ -103,7 +103,8 @@ def verdict_from_values(phi: dict, interaction: float = 0.0) -> tuple[str, str, 
                 f"({shares[top]:.0%} of the evidence).")
     elif shares[top] >= DOMINANT:
         kind = "dominant"
-        text = f"Mostly {WORDS[top]}: it carries {shares[top]:.0%} of the evidence and pushes the score {direction}."
+        it, carry, push = ("it", "carries", "pushes") if _singular([top]) else ("they", "carry", "push")
+        text = f"Mostly {WORDS[top]}: {it} {carry} {shares[top]:.0%} of the evidence and {push} the score {direction}."
     else:
         kind = "complementary"
         text = f"The modalities agree and add up: {_join(salient or [top])} all push the score {direction}."
@@ -146,7 +147,11 @@ def summary_line(phi: dict, full: float, interaction: float = 0.0) -> str:
                 else f"pushed it towards {toward(top)}, and the clip reads as {_reads(full)}")
         pronoun = "it" if len(movers) == 1 and _singular(movers) else "they"
         line = f"{lead}: {pronoun} {verb}"
-        against = [m for m in MODALITIES if m not in movers and mags[m] >= 0.1 * total and np.sign(phi[m]) != np.sign(phi[top])]
+        minor = [m for m in MODALITIES if m not in movers and mags[m] >= 0.1 * total]
+        helped = [m for m in minor if np.sign(phi[m]) == np.sign(phi[top])]
+        against = [m for m in minor if np.sign(phi[m]) != np.sign(phi[top])]
+        if helped:
+            line += f"; {_join(helped)} agreed"
         if against:
             slight = "slightly " if all(shares[m] < SALIENT for m in against) else ""
             line += f"; {_join(against)} pulled {slight}the other way"
