@@ -9,7 +9,11 @@ pass it shares), time attribution, word attribution, counterfactuals, attention 
 placement (openTSNE transform on a 500-clip reference map). The clip is explained twice; the
 second (warm) run is reported, the first is shown as "cold total".
 
-    python bench/explain_bench.py [--device cpu|cuda|all] [--quick] [--skip-tsne] [--threads N]
+    python bench/explain_bench.py [--device cpu|cuda|all] [--quick] [--skip-tsne] [--threads N] [--no-compare]
+
+Unless ``--no-compare``, the clip is also explained with the previous default word attribution
+(16-step LayerIntegratedGradients, which was shared with the modality IG text path) in the same
+process, and the ratio of the totals is printed: the cost of word scores that add up.
 
 On a machine whose cores are shared with other work, ``--threads 1`` can be several times
 faster than 2 threads (each small matmul waits for a descheduled OpenMP thread).
@@ -64,7 +68,7 @@ def reference_map(runner: ModelRunner, n: int = 500):
     return fit_map(emb, [f"c{i}" for i in range(n)], space="fused", seed=0)
 
 
-def bench_explain(dev: torch.device, settings: ExplainSettings) -> None:
+def bench_explain(dev: torch.device, settings: ExplainSettings, compare: bool = True) -> None:
     runner = real_runner(dev)
     clip = synthetic_clip(0, duration=10.0, text=TEXT, audio_names=AUDIO, visual_names=VISUAL)
     other = synthetic_clip(1, duration=10.0, text="it was fine i guess", audio_names=AUDIO, visual_names=VISUAL)
@@ -74,8 +78,11 @@ def bench_explain(dev: torch.device, settings: ExplainSettings) -> None:
     explain_clip(runner, clip, settings, reference=ref, other=other)
     cold = time.perf_counter() - t
     e = explain_clip(runner, clip, settings, reference=ref, other=other)
+    wa = e.word_attributions
+    how = (f"words: Shapley, {wa.estimator}" + (f", {wa.samples} orders" if wa.samples else "") + f", {wa.coalitions} coalitions"
+           if wa.method_name == "shapley" else f"words: integrated gradients, {wa.steps} steps")
     print(f"\nclip: {int(x.audio_mask.sum())} audio + {int(x.visual_mask.sum())} visual steps, "
-          f"{int(x.text_mask.sum())} text tokens; IG {settings.ig_steps} steps, words {settings.word_steps} steps, "
+          f"{int(x.text_mask.sum())} text tokens, {len(wa.words)} words; IG {settings.ig_steps} steps, {how}, "
           f"{len(e.counterfactuals or ())} counterfactuals\n")
     rows = [(p.replace("_", " "), f"{e.timings.get(p, float('nan')):.2f} s") for p in PARTS]
     rows += [(f"  (inside the above) {k}", f"{v:.2f} s") for k, v in e.timings.items() if k.startswith("shared pass")]
@@ -85,7 +92,31 @@ def bench_explain(dev: torch.device, settings: ExplainSettings) -> None:
     rows.append(("IG relative completeness error", f"{completeness_error(ig):.3f}"))
     rows.append(("Shapley: sum(phi) - (f(all) - f(none))",
                  f"{sum(e.shapley.values.values()) - (e.shapley.full - e.shapley.base):+.1e}"))
+    rows.append(("word scores: relative completeness error", f"{wa.completeness:.1e}"))
+    if wa.standard_error.size:
+        rows.append(("word scores: largest standard error / largest |score|",
+                     f"{wa.standard_error.max():.3f} / {abs(wa.scores).max():.3f}"))
     table(rows)
+    if compare:
+        old = settings.replace(word_method="integrated_gradients", word_steps=settings.ig_steps)
+        explain_clip(runner, clip, old, reference=ref, other=other)  # warm, like the run above
+        t = time.perf_counter()
+        o = explain_clip(runner, clip, old, reference=ref, other=other)
+        t_old = time.perf_counter() - t
+        t = time.perf_counter()
+        n = explain_clip(runner, clip, settings, reference=ref, other=other)
+        t_new = time.perf_counter() - t
+        ow = o.word_attributions
+        print(f"\n## word attribution, previous default vs now (same process, both warm)\n")
+        table([
+            (f"previous: integrated gradients {ow.steps} steps (shared with the modality IG text pass)",
+             f"total {t_old:.2f} s, word pass {o.timings.get('shared pass: text_ig', float('nan')):.2f} s, "
+             f"completeness error {ow.completeness:.2f}"),
+            (f"now: {how}", f"total {t_new:.2f} s, word pass {n.timings.get('shared pass: word_shapley', n.timings['word_attribution']):.2f} s "
+             f"(+ IG text pass {n.timings.get('shared pass: text_ig', float('nan')):.2f} s), "
+             f"completeness error {n.word_attributions.completeness:.1e}"),
+            ("ratio of totals (now / previous)", f"{t_new / t_old:.2f}x"),
+        ], ("setting", "measured"))
 
 
 def bench_tsne(sizes: tuple[int, ...], threads: int) -> None:
@@ -113,12 +144,16 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="t-SNE on 2k/5k points instead of 5k/20k")
     ap.add_argument("--skip-tsne", action="store_true")
     ap.add_argument("--ig-steps", type=int, default=ExplainSettings.ig_steps)
-    ap.add_argument("--word-steps", type=int, default=ExplainSettings.word_steps)
+    ap.add_argument("--word-steps", type=int, default=ExplainSettings.word_steps, help="IG steps (word method integrated_gradients)")
+    ap.add_argument("--word-method", default=ExplainSettings.word_method, choices=["shapley", "integrated_gradients"])
+    ap.add_argument("--word-samples", type=int, default=ExplainSettings.word_samples)
+    ap.add_argument("--no-compare", action="store_true", help="skip the run with the previous word method")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    settings = ExplainSettings(ig_steps=args.ig_steps, word_steps=args.word_steps)
+    settings = ExplainSettings(ig_steps=args.ig_steps, word_steps=args.word_steps, word_method=args.word_method,
+                               word_samples=args.word_samples)
     devs = []
     if args.device in ("cpu", "all"):
         devs.append(torch.device("cpu"))
@@ -129,7 +164,7 @@ def main() -> None:
     for dev in devs:
         name = torch.cuda.get_device_name(0) if dev.type == "cuda" else f"CPU, {torch.get_num_threads()} threads (fp32)"
         print(f"\n## explain_clip, {name}")
-        bench_explain(dev, settings)
+        bench_explain(dev, settings, compare=not args.no_compare)
     if not torch.cuda.is_available():
         print("\n(no GPU on this machine: GPU rows not measured)")
     if not args.skip_tsne:

@@ -31,7 +31,11 @@ def test_clip_figures(res_ds):
     share = F.token_modality_share(ex)  # the explainer's TokenDiagnostics, not recomputed
     assert [tr.name for tr in share.data] == ["null", "audio", "visual"]
     assert list(share.data[1].y) == pytest.approx(list(ex.token_diagnostics.attention_share_overall[:, 1]))
-    assert len(F.contribution_bars(ex).data[0].y) == 4  # 3 modalities + interaction
+    cb = F.contribution_bars(ex)
+    assert list(cb.data[0].y) == ["text", "audio", "visual"] and list(cb.data[1].y) == ["together"]
+    assert cb.data[0].xaxis != cb.data[1].xaxis  # the interaction is not drawn on the Shapley axis
+    assert all(len(tr.text) == len(tr.x) and all(tr.text) for tr in cb.data)  # every bar numbered
+    assert sum(cb.data[0].x) == pytest.approx(ex.shapley.full - ex.shapley.base, abs=1e-9)
     assert len(F.counterfactual_bars(0.1, ex.counterfactuals).data[0].x) == 1 + len(ex.counterfactuals)
     assert F.prediction_bars(ins).data[0].x[0] == pytest.approx(ins.predictions.fused)
 
@@ -48,6 +52,7 @@ def test_dataset_figures(res_ds):
 def test_word_html_is_escaped():
     out = F.word_attribution_html(["<script>alert(1)</script>", "ok"], [0.5, -0.5])
     assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "± 0.1000" in F.word_attribution_html(["a", "b"], [0.5, -0.5], [0.1, 0.0])
 
 
 def test_demo_overview_counts_clips_by_planted_decisive_modality():

@@ -107,3 +107,20 @@ def test_notes_reports_compare_with_a_clip():
     from mmviz.app_service.cached import get_notes
 
     assert any(n.text == "<b>check</b> the voice" for n in get_notes().for_clip(res.features.content_hash))
+
+
+def test_word_attribution_method_can_be_changed_and_re_explains():
+    at = open_demo(page("clip_review.py"))
+    res = at.session_state[ui.RESULT]
+    wa = res.explanation.word_attributions
+    assert wa.method == "shapley" and any("add up to" in c.value for c in at.caption)
+    assert any("In one line" in m.value for m in at.markdown)  # the verdict's plain summary
+    at.radio(key="wa_method").set_value("integrated_gradients").run()
+    ok(at)
+    at.number_input(key="wa_steps").set_value(8).run()
+    at.button(key="wa_apply").click().run()
+    ok(at)
+    new = at.session_state[ui.RESULT]
+    assert new.key == res.key and new.explanation.word_attributions.method == "integrated_gradients"
+    assert new.explanation.word_attributions.steps == 8 and new.explanation.settings["word_method"] == "integrated_gradients"
+    assert any("completeness gap" in c.value for c in at.caption)

@@ -133,7 +133,7 @@ def test_the_registry_says_which_record_fills_which_explanation_field():
     assert set(by_field) == {"shapley", "integrated_gradients", "time_attributions", "word_attributions", "counterfactuals"}
     assert set(by_field) <= {f.name for f in dataclasses.fields(Explanation)}
     assert {"av_ig", "text_ig"} <= set(shared_passes())
-    assert by_field["time_attributions"].uses == ("av_ig",) and by_field["word_attributions"].uses == ("text_ig",)
+    assert by_field["time_attributions"].uses == ("av_ig",) and by_field["word_attributions"].uses == ("word_shapley", "word_ig")
 
     with pytest.raises(TypeError, match="cannot hold"):
         @register_explainer

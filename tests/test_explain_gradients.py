@@ -27,7 +27,7 @@ def test_ig_totals_and_small_delta_on_the_tiny_model(tiny_runner):
     clip = synthetic_clip(0)
     # the text path reaches the fused head twice (fusion tokens and the mean-text skip): a curved
     # path that needs more steps than the audio+visual one to converge (32 steps: 0.26, 128: 0.003)
-    rec = IG.explain(tiny_runner, clip, ExplainSettings(ig_steps=16, word_steps=128))
+    rec = IG.explain(tiny_runner, clip, ExplainSettings(ig_steps=128))
     assert set(rec.totals) == {"text", "audio", "visual"}
     assert abs(rec.deltas["audio+visual"]) < 1e-4
     assert completeness_error(rec) < 0.1
@@ -37,7 +37,7 @@ def test_ig_totals_and_small_delta_on_the_tiny_model(tiny_runner):
 
 def test_one_av_pass_is_shared_by_ig_and_time(tiny_runner, monkeypatch):
     clip = synthetic_clip(1)
-    ctx = ClipContext.build(tiny_runner, clip, ExplainSettings(ig_steps=8, word_steps=4))
+    ctx = ClipContext.build(tiny_runner, clip, ExplainSettings(ig_steps=8))
     ig = IG.explain(tiny_runner, clip, context=ctx)
     calls = []
     orig = type(tiny_runner.model).forward
@@ -72,10 +72,11 @@ def test_word_attribution_finds_the_one_word_that_matters():
     clip = synthetic_clip(3, text="this movie was really good")
     runner = toy_runner("audio_window")
     runner = toy_runner("word", target_token=word_token(runner, "good"))
-    rec = WORDS.explain(runner, clip, ExplainSettings(word_steps=4))
-    assert rec.words == ("this", "movie", "was", "really", "good")
+    rec = WORDS.explain(runner, clip, ExplainSettings(word_method="integrated_gradients", word_steps=4))
+    assert rec.words == ("this", "movie", "was", "really", "good") and rec.method == "integrated_gradients"
     np.testing.assert_allclose(rec.scores, [0, 0, 0, 0, TARGET_WEIGHT], atol=1e-5)
     assert abs(rec.delta) < 1e-5 and rec.baseline_prediction == pytest.approx(0.0, abs=1e-5)
+    assert rec.steps == 4 and rec.baseline == "pad" and rec.completeness < 1e-5
     assert rec.word_times.shape == (5, 2) and len(rec.tokens) == len(rec.token_scores) == len(rec.token_word)
     shap = get_explainer("shapley").explain(runner, clip)
     assert shap.values["text"] == pytest.approx(TARGET_WEIGHT, abs=1e-5) and shap.values["audio"] == 0.0
@@ -113,6 +114,6 @@ def test_word_attribution_with_the_real_lm():
     torch.manual_seed(0)
     runner = ModelRunner(FusionModel(cfg, bb.lm).eval(), bb.tokenizer, "random", bb.name, torch.device("cpu"))
     clip = synthetic_clip(0, text="the ending made me smile")
-    rec = WORDS.explain(runner, clip, ExplainSettings(word_steps=8))
+    rec = WORDS.explain(runner, clip, ExplainSettings(word_method="integrated_gradients", word_steps=8))
     assert len(rec.scores) == 5 and np.isfinite(rec.scores).all() and (rec.token_word >= 0).all()
     assert rec.scores.sum() == pytest.approx(rec.token_scores.sum())

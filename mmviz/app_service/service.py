@@ -138,8 +138,10 @@ class AppService:
         return score_features([feats], runner or self.runner, self.store)[0]
 
     def explanation(self, feats: ClipFeatures, ins: Inspection | None = None, runner: ModelRunner | None = None,
-                    other: ClipFeatures | None = None, progress=None) -> Explanation:
-        return explanation_for(feats, runner or self.runner, self.store, inspection=ins, other=other, progress=progress)
+                    other: ClipFeatures | None = None, progress=None, settings=None) -> Explanation:
+        """The clip's Explanation; ``settings`` (an ExplainSettings, default: the defaults) is part of its store key."""
+        return explanation_for(feats, runner or self.runner, self.store, inspection=ins, other=other, progress=progress,
+                               settings=settings)
 
     def analyze(self, feats: ClipFeatures, *, media_path: str | None = None, label: float | None = None,
                 decisive_span: tuple[float, float] | None = None, other: ClipFeatures | None = None,

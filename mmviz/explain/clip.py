@@ -79,7 +79,10 @@ def explain_clip(
         report("views", (len(todo) + 1) / (len(todo) + 2))
         _convergence_notes(results, ctx.notes)
         shap = results.get("shapley")
-        verd = verdict(shap) if shap is not None else None
+        verd = verdict(shap, ig=results.get("integrated_gradients")) if shap is not None else None
+        if verd is not None:
+            ctx.notes.extend(verd.notes)
+        _word_notes(results.get("word_attribution"), ctx.notes)
         t = time.perf_counter()
         att, corr, tok = _views(ins, results.get("time_attribution"), ctx.notes)
         timings["attention_views"] = time.perf_counter() - t
@@ -113,6 +116,21 @@ def _convergence_notes(results: dict, notes: list[str], tolerance: float = 0.2) 
             steps = ig.steps.get(path)
             notes.append(f"The {path} integrated gradients are approximate: they miss {abs(d):.3f} of the {span:.3f} "
                          f"they should add up to with {steps} steps; raise the step count for exact totals.")
+
+
+def _word_notes(wa, notes: list[str], tolerance: float = 0.2) -> None:
+    """Tell users how far the word attributions are from adding up (IG) or how noisy they are (sampled Shapley)."""
+    if wa is None or not len(wa.words):
+        return
+    if wa.method_name == "integrated_gradients" and np.isfinite(wa.completeness) and wa.completeness > tolerance:
+        notes.append(f"The word attributions (integrated gradients, {wa.steps} steps) miss {wa.completeness:.0%} of "
+                     "what they should add up to; Shapley over words (the default) adds up exactly.")
+    if wa.standard_error.size and np.isfinite(wa.standard_error).all():
+        span = float(np.abs(wa.scores).max()) if len(wa.scores) else 0.0
+        err = float(wa.standard_error.max())
+        if span > 0 and err > 0.25 * span:
+            notes.append(f"The word scores are sampled ({wa.samples} word orders) and uncertain: up to ±{err:.3f} next to "
+                         f"a largest score of {span:.3f}; raise the number of samples to rank the words reliably.")
 
 
 def _views(ins: Inspection, time_attr, notes: list[str]):

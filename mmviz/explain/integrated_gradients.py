@@ -8,8 +8,9 @@ Two batched integration paths, each one Captum ``attribute`` call whose steps ru
   the first fusion block), so each step costs only the fusion part of the model.
   :func:`av_integrated_gradients` is shared with the time attribution (same pass, memoised
   on the :class:`ClipContext`).
-* text: from pad-token embeddings to the real ones, with audio and video as they are — the
-  word attribution's LayerIntegratedGradients pass (see ``word_attribution``), shared too.
+* text: from pad-token embeddings to the real ones, with audio and video as they are — a
+  LayerIntegratedGradients pass with ``settings.ig_steps`` steps (see ``word_attribution``;
+  shared with the word attribution when that uses integrated gradients with as many steps).
 
 Each path's completeness gap ``sum(attributions) - (f(x) - f(path baseline))`` is reported
 (Captum's convergence delta); small |delta| means enough steps.
@@ -113,7 +114,7 @@ class IntegratedGradientsExplainer(Explainer[ModalityIG]):
             totals=totals, deltas=deltas, delta=float(max(abs(v) for v in deltas.values())), prediction=av.prediction,
             path_baselines={"audio+visual": av.baseline_prediction,
                             "text": tx.baseline_prediction if tx is not None else av.prediction},
-            baseline=av.baseline, steps={"audio+visual": av.steps, "text": s.word_steps}, method=s.ig_method,
+            baseline=av.baseline, steps={"audio+visual": av.steps, "text": s.ig_steps}, method=s.ig_method,
             settings=s, seed=s.seed,
         )
 

@@ -21,6 +21,8 @@ from mmviz.records.serialize import register_record
 from mmviz.records.modalities import MODALITIES  # noqa: E402,F401
 from mmviz.features.ablate import BASELINES  # noqa: E402,F401 - the removal definitions live with the features
 VERDICTS = ("dominant", "complementary", "conflicting")
+WORD_METHODS = ("shapley", "integrated_gradients")
+WORD_BASELINES = ("drop", "pad")
 
 
 @register_record
@@ -38,8 +40,25 @@ class ExplainSettings:
         Shapley and counterfactuals only — gradient methods need a same-shape baseline and
         use "mean" instead, which their record says).
         A removed *transcript* is always the empty transcript (see ``mmviz.features.ablate``).
-    ig_steps: integration steps of integrated gradients over audio/visual (one batched pass).
-    word_steps: integration steps of the word attribution (each step is a full LM pass).
+    ig_steps: integration steps of the per-modality integrated gradients (the audio/visual
+        pass and the text pass from pad tokens; each text step is a full LM pass).
+    word_method: how words are attributed — "shapley" (default: Shapley values over the
+        transcript's words, exact by enumeration for short transcripts, antithetic
+        permutation sampling otherwise; they add up to f(all words) - f(no words)) or
+        "integrated_gradients" (LayerIntegratedGradients on the LM's input embeddings, pad
+        baseline; adds up only as well as its completeness gap says).
+    word_steps: integration steps of the word attribution when word_method is
+        "integrated_gradients" (each step is a full LM pass forward and backward).
+    word_samples: permutations (an even number: antithetic pairs) of sampled word Shapley;
+        each costs one LM pass per word (6: about 4 s for a 21-word transcript on 2 quiet CPU
+        cores; the whole 10 s clip then explains in about 8.5 s).
+    word_exact_max: most words for which every coalition is enumerated (exact Shapley). A
+        transcript is enumerated when it has at most this many words and its 2^W coalitions
+        cost no more LM passes than max(64, the permutations' passes); otherwise sampled.
+    word_baseline: what a removed word becomes — "drop" (its tokens are taken out of the
+        transcript, so no words at all is the empty transcript, as in ``ablate``; default) or
+        "pad" (its tokens are replaced by the pad token, positions kept). Integrated gradients
+        cannot drop tokens and uses "pad" (its record says so).
     ig_method: Captum's integration rule ("gausslegendre" or "riemann_trapezoid", ...).
     time_method: "integrated_gradients" (per step, summed over features) or "occlusion".
     occlusion_window: seconds per occluded window (time_method="occlusion").
@@ -53,7 +72,11 @@ class ExplainSettings:
     seed: int = 0
     baseline: str = "mean"
     ig_steps: int = 16
-    word_steps: int = 16
+    word_method: str = "shapley"
+    word_steps: int = 128
+    word_samples: int = 6
+    word_exact_max: int = 10
+    word_baseline: str = "drop"
     ig_method: str = "gausslegendre"
     time_method: str = "integrated_gradients"
     occlusion_window: float = 1.0
@@ -186,16 +209,36 @@ class TimeAttributions:
 @register_record
 @dataclass(frozen=True)
 class WordAttributions:
-    """Layer integrated gradients on the LM's input embeddings, summed per transcript word.
+    """Each transcript word's contribution to the fused score (audio and video as they are).
 
+    method: "shapley" — Shapley values with the words as players: a coalition's value is the
+        fused prediction with the other words removed (``baseline``), so ``sum(scores) ==
+        prediction - baseline_prediction`` exactly (``estimator`` "exact": every coalition
+        enumerated) or exactly too for "permutations" (each sampled permutation's marginal
+        contributions telescope), with each word's sampling error in ``standard_error``.
+        "integrated_gradients" — LayerIntegratedGradients on the LM's input embeddings from
+        pad tokens; ``estimator`` holds Captum's integration rule and ``delta`` its
+        completeness gap. (Records written before the choice existed hold the rule in
+        ``method``; :attr:`method_name` reads both.)
     words: (W,) transcript words; word_times: float64 (W, 2) start/end seconds.
-    scores: float64 (W,) signed contribution of each word (sum of its tokens' attributions).
+    scores: float64 (W,) signed contribution of each word.
     tokens: (L,) the LM tokens as strings; token_scores: float64 (L,) each token's
-        attribution (summed over the embedding width); token_word: int64 (L,) word index of
-        each token (-1: belongs to no word).
+        attribution for integrated gradients (summed over the embedding width); NaN for
+        Shapley, whose players are whole words; token_word: int64 (L,) word index of each
+        token (-1: belongs to no word).
     truncated: words beyond the model's max_text_tokens (not read, score 0).
-    delta: completeness gap ``sum(token_scores) - (f(x) - f(pad text))``.
-    prediction / baseline_prediction: f(x) and f(every token replaced by the pad token).
+    delta: completeness gap ``sum(scores) - (prediction - baseline_prediction)`` (0 up to
+        float rounding for Shapley).
+    prediction / baseline_prediction: f(all words) and f(the baseline: no words, or every
+        token replaced by the pad token).
+    steps: integration steps (integrated gradients; 0 for Shapley). samples: permutations
+        (sampled Shapley; 0 when exact or for integrated gradients). coalitions: distinct
+        word subsets evaluated (one LM pass each).
+    baseline: "drop" (removed words' tokens are taken out; no words = the empty transcript)
+        or "pad" (replaced by the pad token). completeness: |delta| / |prediction -
+        baseline_prediction| (0 when that difference is 0).
+    standard_error: float64 (W,) sampling standard error of each score (zeros when exact;
+        empty for integrated gradients and old records).
     """
 
     words: tuple[str, ...]
@@ -212,6 +255,12 @@ class WordAttributions:
     method: str
     settings: ExplainSettings
     seed: int
+    estimator: str = ""
+    baseline: str = "pad"
+    completeness: float = float("nan")
+    samples: int = 0
+    coalitions: int = 0
+    standard_error: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __iter__(self):
         """Iterating the record yields (word, score) pairs."""
@@ -219,6 +268,30 @@ class WordAttributions:
 
     def __len__(self) -> int:
         return len(self.words)
+
+    @property
+    def method_name(self) -> str:
+        """"shapley" or "integrated_gradients" (old records stored Captum's rule in ``method``)."""
+        return self.method if self.method in WORD_METHODS else "integrated_gradients"
+
+    def describe(self) -> str:
+        """One plain sentence: how these scores were computed and how well they add up."""
+        n = len(self.words)
+        if self.method_name == "shapley":
+            how = (f"exact Shapley values (all {2 ** n} subsets of the {n} words)" if self.estimator == "exact"
+                   else f"Shapley values sampled from {self.samples} word orders (antithetic pairs)")
+            gone = "taken out of the transcript" if self.baseline == "drop" else "replaced by the pad token"
+            err = (f"; the largest sampling error is ±{float(np.max(self.standard_error)):.3f}"
+                   if self.standard_error.size and float(np.max(self.standard_error)) > 0 else "")
+            return (f"{how}, a removed word's tokens {gone}: the scores add up to "
+                    f"{self.prediction - self.baseline_prediction:+.3f} = f(all words) {self.prediction:+.3f} − "
+                    f"f(no words) {self.baseline_prediction:+.3f}{err}.")
+        gap = self.completeness if np.isfinite(self.completeness) else (
+            abs(self.delta) / abs(self.prediction - self.baseline_prediction)
+            if abs(self.prediction - self.baseline_prediction) > 1e-12 else 0.0)
+        return (f"integrated gradients on the LM's input embeddings from pad tokens, {self.steps} steps: the scores "
+                f"miss f(x) − f(pad text) = {self.prediction - self.baseline_prediction:+.3f} by {abs(self.delta):.3f} "
+                f"({gap:.0%} completeness gap).")
 
 
 @register_record
@@ -228,6 +301,10 @@ class Verdict:
 
     kind: "dominant" | "complementary" | "conflicting". dominant: the modality with the largest
     |Shapley value|. text: plain words for users. shares: {modality: |phi| / sum |phi|}.
+    summary: one plain line for people who do not read Shapley values ("" in old records).
+    interaction: "synergy" | "redundancy" | "cancellation" | "joint" | "" (too small to mention),
+        from the interaction's sign relative to the summed single-modality effects.
+    notes: where Shapley and integrated gradients disagree in sign on a modality, and why.
     """
 
     kind: str
@@ -237,6 +314,9 @@ class Verdict:
     rule: str
     settings: ExplainSettings
     seed: int
+    summary: str = ""
+    interaction: str = ""
+    notes: tuple[str, ...] = ()
 
 
 @register_record

@@ -155,24 +155,51 @@ def token_modality_share(expl: Explanation) -> go.Figure:
 
 
 def contribution_bars(expl: Explanation) -> go.Figure:
-    """Shapley contribution per modality plus the interaction term; integrated gradients beside it when present."""
+    """Shapley contribution per modality; the interaction apart from them; integrated gradients beside.
+
+    The three Shapley bars add up to f(all) - f(none) (the title says so); the interaction is
+    *not* a fourth part of that sum (it is what the modalities do together beyond each one
+    alone, already shared out inside the Shapley values), so it has its own panel and axis.
+    Every bar carries its number.
+    """
     sh, ig = expl.shapley, expl.integrated_gradients
     if sh is None:
         return _empty("Shapley values were not computed for this clip.")
-    names = list(MODALITIES) + ["interaction"]
-    vals = [sh.values.get(m, 0.0) for m in MODALITIES] + [sh.interaction]
-    cols = 2 if ig is not None else 1
-    titles = ["Shapley (removal)"] + ([f"Integrated gradients (δ = {ig.delta:.3g})"] if ig is not None else [])
-    fig = make_subplots(rows=1, cols=cols, subplot_titles=titles, shared_yaxes=True)
-    fig.add_trace(go.Bar(x=vals, y=names, orientation="h", marker_color=[COLORS.get(n, "#999") for n in names],
-                         text=[f"{v:+.3f}" for v in vals], textposition="auto"), row=1, col=1)
+    from mmviz.explain.verdict import interaction_kind
+
+    mods = list(MODALITIES)
+    vals = [sh.values.get(m, 0.0) for m in mods]
+    kind = interaction_kind(sh.values, sh.interaction) or "small"
+    titles = ["① Shapley (sum = full − base)", f"② Interaction: {kind}"]
+    widths = [0.42, 0.2]
     if ig is not None:
-        iv = [ig.totals.get(m, 0.0) for m in MODALITIES]
-        fig.add_trace(go.Bar(x=iv, y=list(MODALITIES), orientation="h", marker_color=[COLORS[m] for m in MODALITIES],
-                             text=[f"{v:+.3f}" for v in iv], textposition="auto"), row=1, col=2)
-    fig.update_layout(**LAYOUT, height=260, showlegend=False,
-                      title=f"Modality contributions (base {sh.base:+.2f} → full {sh.full:+.2f})")
+        titles.append(f"③ Integrated gradients (δ {ig.delta:.2g})")
+        widths.append(0.38)
+    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, column_widths=widths, horizontal_spacing=0.1)
+    bar = dict(orientation="h", textposition="outside", cliponaxis=False)
+    fig.add_trace(go.Bar(x=vals, y=mods, marker_color=[COLORS[m] for m in mods], text=[f"{v:+.3f}" for v in vals],
+                         name="Shapley", hovertemplate="%{y}: %{x:+.3f}<extra>Shapley</extra>", **bar), row=1, col=1)
+    fig.add_trace(go.Bar(x=[sh.interaction], y=["together"], marker=dict(color="#BBBBBB", pattern_shape="/"),
+                         text=[f"{sh.interaction:+.3f}"], name="interaction",
+                         hovertemplate="interaction %{x:+.3f}<extra>f(all) − f(none) − Σ single effects</extra>", **bar),
+                  row=1, col=2)
+    panels = [(1, vals), (2, [sh.interaction])]
+    if ig is not None:
+        iv = [ig.totals.get(m, 0.0) for m in mods]
+        fig.add_trace(go.Bar(x=iv, y=mods, marker_color=[COLORS[m] for m in mods], text=[f"{v:+.3f}" for v in iv],
+                             name="integrated gradients", hovertemplate="%{y}: %{x:+.3f}<extra>integrated gradients</extra>",
+                             **bar), row=1, col=3)
+        panels.append((3, iv))
+    for col, v in panels:  # room for the numbers outside the bars, zero always in view
+        lo, hi = min(0.0, *v), max(0.0, *v)
+        pad = 0.35 * max(hi - lo, 1e-3)
+        fig.update_xaxes(range=[lo - (pad if lo < 0 else 0.1 * pad), hi + (pad if hi > 0 else 0.1 * pad)],
+                         zeroline=True, zerolinewidth=2, row=1, col=col)
+    fig.update_xaxes(title_text="not part of the sum", title_font_size=11, row=1, col=2)
+    fig.update_layout(**{**LAYOUT, "margin": dict(l=60, r=30, t=80, b=40)}, height=300, showlegend=False,
+                      title=f"Modality contributions: base {sh.base:+.2f} + Σ Shapley {sum(vals):+.2f} = full {sh.full:+.2f}")
     fig.update_yaxes(autorange="reversed")
+    fig.update_annotations(font_size=12)
     return fig
 
 
@@ -188,14 +215,19 @@ def counterfactual_bars(original: float, cfs: Counterfactuals | tuple[Counterfac
     return fig
 
 
-def word_attribution_html(words, scores) -> str:
-    """Transcript words coloured by attribution (red = pushes negative, blue = positive). Every word is escaped."""
+def word_attribution_html(words, scores, errors=None) -> str:
+    """Transcript words coloured by attribution (red = pushes negative, blue = positive). Every word is escaped.
+
+    errors: optional (W,) standard errors of sampled scores, shown as ± in each word's tooltip.
+    """
     scores = np.asarray(scores, dtype=float)
+    errs = np.asarray(errors, dtype=float) if errors is not None and len(errors) == len(words) else np.zeros(len(words))
     m = float(np.abs(scores).max()) if scores.size and np.abs(scores).max() > 0 else 1.0
     parts = []
-    for w, s in zip(words, scores if scores.size == len(words) else np.zeros(len(words))):
+    for w, s, e in zip(words, scores if scores.size == len(words) else np.zeros(len(words)), errs):
         a = min(1.0, abs(s) / m) * 0.6
         rgb = "33,102,172" if s >= 0 else "178,24,43"
-        parts.append(f'<span class="mmviz-word" title="{s:+.4f}" style="background: rgba({rgb},{a:.2f}); padding: 1px 3px; '
+        tip = f"{s:+.4f}" + (f" ± {e:.4f}" if e > 0 else "")
+        parts.append(f'<span class="mmviz-word" title="{tip}" style="background: rgba({rgb},{a:.2f}); padding: 1px 3px; '
                      f'margin: 1px; border-radius: 3px; display: inline-block">{html.escape(str(w))}</span>')
     return '<div class="mmviz-words" style="line-height: 2">' + " ".join(parts) + "</div>" if parts else "<p><em>(no transcript)</em></p>"

@@ -11,6 +11,8 @@ from mmviz.app_service import cached, ui
 from mmviz.app_service.datasets import cached_dataset, dataset_features, demo_rows
 from mmviz.app_service.service import MAX_UPLOAD_MB
 from mmviz.errors import MmvizError
+from mmviz.explain.analysis import ClipAnalysis
+from mmviz.explain.record import ExplainSettings
 from mmviz.figures import clip as cf
 from mmviz.figures import dataset as dfig
 from mmviz.records.modalities import MODALITIES
@@ -171,9 +173,13 @@ with st.container(key="fusion-inspector", border=True):
 with st.container(key="contributions", border=True):
     st.subheader("Modality contributions", anchor=False)
     ui.chart(cf.contribution_bars(ex), key="contrib")
-    st.caption("Exact Shapley values over the three modalities (a removed modality is replaced by the training mean; "
-               "a removed transcript is empty); the interaction is what the modalities do together beyond their separate "
-               "effects. Integrated gradients (Captum) per modality beside them"
+    if ex.verdict is not None and ex.verdict.summary:
+        st.markdown(f"**In one line:** {ui.plain(ex.verdict.summary)}")
+    st.caption("① Exact Shapley values over the three modalities (a removed modality is replaced by the training mean; "
+               "a removed transcript is empty): they add up to the full score minus the score with nothing. ② The "
+               "interaction is drawn apart because it is not a fourth part of that sum: it is what the modalities do "
+               "together beyond each one alone (synergy: further the same way; redundancy: less than each alone says). "
+               "③ Integrated gradients (Captum) per modality, from the training mean and pad tokens"
                + (f", convergence delta {ex.integrated_gradients.delta:.3f}." if ex.integrated_gradients is not None else "."))
     for n in ex.notes:
         st.caption(ui.plain(n))
@@ -181,9 +187,38 @@ with st.container(key="contributions", border=True):
 with st.container(key="word-attributions", border=True):
     st.subheader("Word attributions", anchor=False)
     wa = ex.word_attributions
-    st.markdown(cf.word_attribution_html(wa.words if wa else (), wa.scores if wa else ()), unsafe_allow_html=True)  # escaped in the builder
-    st.caption("Blue pushes the score up, red down (Captum LayerIntegratedGradients on the LM's input embeddings, "
-               "pad-token baseline, summed over each word's tokens).")
+    st.markdown(cf.word_attribution_html(wa.words if wa else (), wa.scores if wa else (), wa.standard_error if wa else None),
+                unsafe_allow_html=True)  # escaped in the builder
+    st.caption("Blue pushes the score up, red down (hover a word for its score). "
+               + (ui.plain(wa.describe()[0].upper() + wa.describe()[1:]) if wa is not None and len(wa) else ""))
+    with st.expander("Word attribution method", expanded=False):
+        now = {k: v for k, v in ex.settings.items() if k in ExplainSettings.__dataclass_fields__}
+        now_s = ExplainSettings(**now)
+        methods = {"shapley": "Shapley over words (adds up exactly)", "integrated_gradients": "Integrated gradients (Captum)"}
+        w_method = st.radio("Method", list(methods), index=list(methods).index(now_s.word_method), key="wa_method",
+                            format_func=methods.get, horizontal=True)
+        if w_method == "shapley":
+            c1, c2 = st.columns(2)
+            w_samples = c1.number_input("Word orders sampled (transcripts over 6 words)", 2, 512, int(now_s.word_samples),
+                                        step=2, key="wa_samples", help="More orders: smaller sampling error, slower "
+                                        "(each order is one LM pass per word).")
+            gone = {"drop": "taken out of the transcript", "pad": "replaced by the pad token"}
+            w_base = c2.radio("A removed word is", list(gone), index=list(gone).index(now_s.word_baseline), key="wa_baseline",
+                              format_func=gone.get)
+            new_s = now_s.replace(word_method=w_method, word_samples=int(w_samples), word_baseline=w_base)
+        else:
+            w_steps = st.number_input("Integration steps", 2, 1024, int(now_s.word_steps), key="wa_steps",
+                                      help="Each step is one LM pass forward and backward; the caption above reports "
+                                           "how far the scores are from adding up.")
+            new_s = now_s.replace(word_method=w_method, word_steps=int(w_steps), word_baseline="pad")
+        if st.button("Re-explain with these settings", key="wa_apply", disabled=new_s == now_s):
+            def _reexplain(progress, res=res, new_s=new_s):
+                expl = svc.explanation(res.features, res.inspection, progress=progress, settings=new_s)
+                return ClipAnalysis(res.features, res.inspection, expl, media_path=res.media_path, label=res.label,
+                                    decisive_span=res.decisive_span)
+
+            run_analysis(_reexplain, "Re-explaining the words…")
+            st.rerun()
 
 with st.container(key="counterfactuals", border=True):
     st.subheader("Counterfactuals", anchor=False)
