@@ -17,7 +17,7 @@ from mmviz.transcript.align import spread_words, voiced_segments
 
 SENTENCES = ["the acting was wonderful and the story kept me watching all the way",
              "but the ending dragged on far too long for what it had to say",
-             "the music was lovely", "i would still recommend it to a friend who likes slow films"]
+             "the music was <b>lovely</b>", "i would still recommend it to a friend who likes slow films"]
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +96,49 @@ def test_a_recording_analysis_saves_and_loads(analysed, tmp_path):
     rec = analysed[1]
     back = load_record(save_record(rec, tmp_path / "rec"))
     assert isinstance(back, RecordingAnalysis) and records_equal(back, rec) and back.key == rec.key
+
+
+def test_the_timeline_draws_each_utterance_on_the_clip_clock(analysed):
+    from mmviz.figures.recording import recording_timeline
+
+    rec = analysed[1]
+    fig = recording_timeline(rec, selected=1)
+    n = len(rec.spans)
+    assert [t.name for t in fig.data] == ["visual", "audio", "text", "fused"]
+    fused = fig.data[-1]
+    assert list(fused.base) == [sp.start for sp in rec.spans] and np.allclose(fused.x, rec.durations)
+    assert np.allclose(fused.marker.color, rec.scores("fused")) and [c[0] for c in fused.customdata] == list(range(n))
+    assert fused.marker.line.width[1] == 3 and fused.marker.line.width[0] < 1  # the selected utterance is outlined
+    hover = " ".join(fused.hovertext)
+    assert "&lt;b&gt;lovely&lt;/b&gt;" in hover and "<b>lovely</b>" not in hover  # transcripts are escaped
+    assert f"{rec.mean('fused'):+.2f}" in fig.layout.title.text
+
+
+@pytest.fixture
+def page_env(monkeypatch, tmp_path_factory, small_demo_dir):
+    monkeypatch.setenv("MMVIZ_CHECKPOINT", "tiny")
+    monkeypatch.setenv("MMVIZ_DEMO_DIR", str(small_demo_dir))
+    monkeypatch.setenv("MMVIZ_APP_CACHE", str(tmp_path_factory.mktemp("app-cache")))
+
+
+def test_clip_review_shows_the_recording_and_drills_down(page_env, analysed):
+    from streamlit.testing.v1 import AppTest
+
+    from mmviz.app import page_path
+    from mmviz.app_service import ui
+
+    rec = analysed[1]
+    at = AppTest.from_file(str(page_path("clip_review.py")), default_timeout=180)
+    at.session_state["recording_result"] = rec
+    at.session_state[ui.RESULT] = rec.utterances[0]
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Whole recording" in h.value for h in at.subheader)
+    assert any(f"{len(rec.spans)} utterances" in m.value for m in at.markdown)
+    pick = at.selectbox(key=f"utterance-{rec.key}")
+    assert pick.value == 0
+    pick.set_value(2).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state[ui.RESULT].key == rec.utterances[2].key  # the views below are of utterance 3
+    assert at.subheader[1].value.endswith(f"{rec.spans[2].start:.1f}–{rec.spans[2].end:.1f} s")
+    assert any("into the recording" in c.value for c in at.caption)
