@@ -59,6 +59,74 @@ def pick_clip(tmp: Path, seconds: float = 10.0) -> Path:
         return write_test_clip(tmp / "bench10s.mp4", seconds=seconds)
 
 
+#: a spoken film review: paragraphs of sentences (valence on [-3, 3] for the voice); see ``pick_recording``
+REVIEW = (
+    (1.5, ("i went to see the new film on friday evening with two old friends",
+           "the opening scenes were beautiful and the music was lovely",
+           "everyone in the theatre seemed to enjoy the first half")),
+    (-1.5, ("then the story slowed down and nothing much happened for a while",
+            "the dialogue felt stiff and some of the jokes fell flat",
+            "i started to check the time more than once")),
+    (2.0, ("but the lead actress was wonderful in every single scene",
+           "she made even the weak lines sound honest and warm",
+           "her performance alone is worth the price of the ticket")),
+    (-2.0, ("the villain on the other hand was boring and badly written",
+            "his plan made no sense and the big fight was a mess",
+            "i honestly could not tell who was hitting whom")),
+    (1.0, ("the camera work in the desert scenes was really impressive",
+           "the colours were rich and the wide shots felt huge",
+           "it looked great on the big screen")),
+    (-1.0, ("sadly the ending was rushed and far too predictable",
+            "every twist was easy to see coming from miles away",
+            "it left me a little cold")),
+    (0.5, ("my friends liked it more than i did to be fair",
+           "one of them wants to see it again next week",
+           "the other one bought the soundtrack on the way home")),
+    (2.5, ("overall it is a pleasant film with a great central performance",
+           "i would recommend it to anyone who loves a good romance",
+           "just do not expect a perfect story")),
+)
+
+
+def pick_recording(tmp: Path, seconds: float = 180.0, *, video: bool = True) -> tuple[Path, str]:
+    """A ``seconds`` long spoken recording made the way the demo clips are: espeak-ng reads the
+    ``REVIEW`` paragraphs (each with its own vocal valence), 0.35 s between sentences and 1.2 s
+    between paragraphs, repeating until the time is full, over the animated face (mp4) or
+    audio only (``video=False``: a wav). Returns the file and the words spoken (the transcript)."""
+    from mmviz.demo.voice import speak_with_valence
+
+    sr = None
+    pieces: list[np.ndarray] = []
+    spoken: list[str] = []
+    pos = 0.5
+    k = 0
+    while True:
+        valence, sentences = REVIEW[k % len(REVIEW)]
+        chunk = [speak_with_valence(s, valence) for s in sentences]
+        sr = chunk[0].sample_rate
+        need = sum(len(c.audio) for c in chunk) / sr + 0.35 * (len(chunk) - 1)
+        if pos + need > seconds - 0.5:
+            break
+        for i, (c, text) in enumerate(zip(chunk, sentences)):
+            pieces.append((pos, c.audio))
+            spoken.append(text)
+            pos += len(c.audio) / sr + (0.35 if i < len(chunk) - 1 else 1.2)
+        k += 1
+    audio = np.zeros(int(seconds * sr), np.float32)
+    for start, a in pieces:
+        audio[int(start * sr): int(start * sr) + len(a)] = a
+    if not video:
+        from mmviz.media.encode import write_clip
+
+        return write_clip(tmp / f"recording{int(seconds)}s.wav", None, 0.0, audio, sr), " ".join(spoken)
+    from mmviz.demo.face import render_face
+    from mmviz.media.encode import write_clip
+
+    fps = 10.0
+    frames = render_face(seconds, fps, 1.0, seed=0)
+    return write_clip(tmp / f"recording{int(seconds)}s.mp4", frames, fps, audio, sr), " ".join(spoken)
+
+
 #: 10 s of speech, typed into the transcript box in the "typed" runs (the analyst's usual flow)
 TYPED = ("honestly the acting in this film was wonderful and the story kept me watching "
          "but the ending felt rushed and a little too long for what it had to say")

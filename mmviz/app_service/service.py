@@ -26,8 +26,11 @@ from mmviz.data.store import ResultsStore
 from mmviz.errors import MmvizError, RecordError
 from mmviz.explain.analysis import ClipAnalysis
 from mmviz.explain.record import CounterfactualResult, Explanation
+from mmviz.explain.recording import RecordingAnalysis
+from mmviz.features.utterances import UtteranceLimits, cut_utterances, split_utterances
 from mmviz.inference.record import Inspection
 from mmviz.inference.runner import ModelRunner
+from mmviz.progress import scaled
 from mmviz.records.features import ClipFeatures
 from mmviz.records.serialize import load_record
 from mmviz.settings import get_settings
@@ -157,19 +160,58 @@ class AppService:
             progress("done", 1.0)
         return ClipAnalysis(feats, ins, expl, media_path=media_path, label=label, decisive_span=decisive_span)
 
-    def analyze_upload(self, up: Upload, *, transcript: str | None = None, sidecar: Path | None = None, asr: bool = False,
-                       label: float | None = None, progress=None) -> ClipAnalysis:
-        """Analyse an uploaded clip; a file that cannot be read is deleted at once (it would only fill the disk)."""
+    def upload_features(self, up: Upload, *, transcript: str | None = None, sidecar: Path | None = None, asr: bool = False,
+                        progress=None) -> ClipFeatures:
+        """Features of an uploaded clip; a file that cannot be read is deleted at once (it would only fill the disk)."""
         try:
-            feats = self.features(up.path, filename=up.filename, transcript=transcript, sidecar=sidecar, asr=asr, progress=progress)
+            return self.features(up.path, filename=up.filename, transcript=transcript, sidecar=sidecar, asr=asr, progress=progress)
         except MmvizError:
             for p in (up.path, sidecar):
                 if p is not None and Path(p).parent == self.uploads:
                     Path(p).unlink(missing_ok=True)
             raise
+
+    def analyze_upload(self, up: Upload, *, transcript: str | None = None, sidecar: Path | None = None, asr: bool = False,
+                       label: float | None = None, progress=None) -> ClipAnalysis:
+        """Analyse an uploaded clip as one clip (``analyze_recording`` for one longer than the model reads)."""
+        feats = self.upload_features(up, transcript=transcript, sidecar=sidecar, asr=asr, progress=progress)
         res = self.analyze(feats, media_path=str(up.path), label=label, progress=progress)
         self.limiter.maybe_evict()
         return res
+
+    # ---- whole recordings (longer than the model reads)
+    def reads_whole(self, feats: ClipFeatures) -> bool:
+        """True when the model reads every step and token of ``feats`` (no utterance split needed)."""
+        return self.runner.truncation_note(feats) is None
+
+    def utterance_limits(self, feats: ClipFeatures) -> UtteranceLimits:
+        """What one utterance of ``feats`` may hold for this model: ``max_av_steps`` of the finest
+        step present (60 s at 0.1 s) and ``max_text_tokens`` (64)."""
+        cfg = self.runner.cfg
+        steps = [float(m.step) for m in (feats.audio, feats.visual) if m is not None and m.n_steps]
+        return UtteranceLimits(max_seconds=round(cfg.max_av_steps * min(steps or [0.1]), 6), max_tokens=cfg.max_text_tokens)
+
+    def analyze_recording(self, feats: ClipFeatures, *, media_path: str | None = None, label: float | None = None,
+                          limits: UtteranceLimits | None = None, progress=None) -> RecordingAnalysis:
+        """Split ``feats`` into utterances that each fit the model and analyse every one whole.
+
+        Each utterance goes through :meth:`analyze`, so its inspection and explanation are in the
+        results store under its own key (its features too, so a saved explanation of it reopens);
+        ``progress`` reports "utterance i of n: …" across the whole recording.
+        """
+        limits = limits or self.utterance_limits(feats)
+        spans = split_utterances(feats, limits, count_tokens=self.runner.count_tokens)
+        pieces = cut_utterances(feats, spans)
+        done = []
+        n = len(pieces)
+        for i, piece in enumerate(pieces):
+            if not self.store.features_path(piece.content_hash, "utterance").exists():
+                self.store.put_features(piece, "utterance")
+            sub = scaled(progress, i / n, (i + 1) / n, prefix=f"utterance {i + 1} of {n}: ")
+            done.append(self.analyze(piece, media_path=media_path, progress=sub))
+        if progress:
+            progress(f"{n} utterances analysed", 1.0)
+        return RecordingAnalysis(feats, spans, tuple(done), limits, media_path=media_path, label=label)
 
     def analyze_file(self, path: Path, *, filename: str | None = None, transcript: str | None = None,
                      sidecar: Path | None = None, asr: bool = False, label: float | None = None, decisive_span=None,

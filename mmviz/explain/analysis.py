@@ -50,5 +50,6 @@ class ClipAnalysis:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """What the pipeline repaired or dropped on the way (shown to the user)."""
-        return tuple(self.features.media.warnings)
+        """What the pipeline repaired or dropped on the way (shown to the user): the media's
+        warnings and the model's notes (e.g. the part of a long clip it did not read)."""
+        return tuple(dict.fromkeys((*self.features.media.warnings, *self.inspection.notes)))

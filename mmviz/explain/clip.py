@@ -55,6 +55,9 @@ def explain_clip(
     # validate
     check_dependencies()
     ctx = ClipContext.build(runner, features, settings, other)
+    cut = runner.truncation_note(features)  # what the model (and so every explainer) did not read
+    if cut:
+        ctx.notes.insert(0, cut)
     todo = [e for e in explainers() if (not settings.methods or e.name in settings.methods) and e.applies_to(runner.model)]
     if inspection is not None and inspection.content_hash != features.content_hash:
         raise ValueError("the inspection given is of another clip")

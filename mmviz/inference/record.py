@@ -43,6 +43,7 @@ class Inspection:
         and after every LM layer (and its block).
     embeddings: pooled vectors "text" (D), "audio" (A), "visual" (A), "fused" (D).
     text_tokens: the LM tokens of the transcript as strings (what word attributions label).
+    notes: plain-words remarks for users, e.g. what the model did not read of a long clip.
     """
 
     clip_id: str
@@ -65,6 +66,7 @@ class Inspection:
     mmviz_version: str
     label: float | None = None
     settings: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def n_blocks(self) -> int:

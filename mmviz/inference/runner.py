@@ -73,6 +73,15 @@ class ModelRunner:
         """Device + precision as records show it ("cpu", "cuda:0 bf16-autocast +compile")."""
         return precision_label(self.device, self.compiled)
 
+    # ---- what the model reads of a clip
+    def count_tokens(self, text: str) -> int:
+        """How many LM tokens ``text`` is, untruncated (the model reads at most ``cfg.max_text_tokens``)."""
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text.strip() else 0
+
+    def truncation_note(self, clip: ClipFeatures) -> str | None:
+        """What the model does not read of ``clip`` (see :func:`truncation_note`); None when it reads all of it."""
+        return truncation_note(clip, self.cfg, self.count_tokens(clip.transcript))
+
     # ---- tensors in, tensors out (explainers use these)
     def inputs(self, clips: Sequence[ClipFeatures], texts: Sequence[str] | None = None) -> FusionInputs:
         return make_inputs(clips, self.tokenizer, self.cfg, texts=texts).to(self.device)
@@ -92,6 +101,7 @@ class ModelRunner:
     ) -> list[Inspection]:
         """One Inspection per clip, computed in batches; ``progress(stage, fraction)`` after each batch."""
         out: list[Inspection] = []
+        notes = [self.truncation_note(c) for c in clips]
         for start in range(0, len(clips), batch_size):
             chunk = clips[start : start + batch_size]
             t0 = time.perf_counter()
@@ -101,12 +111,14 @@ class ModelRunner:
             t2 = time.perf_counter()
             for i, clip in enumerate(chunk):
                 lab = labels[start + i] if labels is not None else None
-                out.append(self._record(clip, x, o, i, {"batch_s": t1 - t0, "forward_s": t2 - t1, "batch_size": len(chunk)}, lab))
+                out.append(self._record(clip, x, o, i, {"batch_s": t1 - t0, "forward_s": t2 - t1, "batch_size": len(chunk)}, lab,
+                                        notes[start + i]))
             done = min(start + batch_size, len(clips))
             report(progress, f"{done}/{len(clips)} clips", done / max(len(clips), 1))
         return out
 
-    def _record(self, clip: ClipFeatures, x: FusionInputs, o: FusionOutput, i: int, timings: dict, label) -> Inspection:
+    def _record(self, clip: ClipFeatures, x: FusionInputs, o: FusionOutput, i: int, timings: dict, label,
+                note: str | None = None) -> Inspection:
         kmask = o.key_mask[i].cpu().numpy()  # (K,)
         att = torch.stack(o.cross_attention)[:, i].float().cpu().numpy()[..., kmask]  # (n_blocks, H, N, K_valid)
         tmask = x.text_mask[i].cpu().numpy()
@@ -140,4 +152,38 @@ class ModelRunner:
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             mmviz_version=mmviz.__version__,
             label=None if label is None else float(label),
+            notes=(note,) if note else (),
         )
+
+
+def truncation_note(clip: ClipFeatures, cfg: FusionConfig, n_tokens: int) -> str | None:
+    """A sentence saying exactly what the model did not read of ``clip``, or None when it reads all.
+
+    Why: the model reads the first ``cfg.max_av_steps`` audio/visual steps and the first
+    ``cfg.max_text_tokens`` transcript tokens; anything after that changes neither the
+    prediction nor the explanations, and a user must be told rather than find out.
+    ``n_tokens``: the transcript's untruncated token count (``ModelRunner.count_tokens``).
+    """
+    total_s = float(clip.duration)
+    read_s = None
+    for m in (clip.audio, clip.visual):  # steps tile the clip from its start: N steps read = N × step seconds
+        if m is not None and m.n_steps > cfg.max_av_steps:
+            end = cfg.max_av_steps * float(m.step)
+            read_s = end if read_s is None else min(read_s, end)
+    cut_tokens = n_tokens > cfg.max_text_tokens
+    if read_s is None and not cut_tokens:
+        return None
+    parts = []
+    if read_s is not None:
+        parts.append(f"the first {read_s:.1f} s of {total_s:.1f} s")
+    if cut_tokens:
+        words = _words_within(clip, cfg.max_text_tokens, n_tokens)
+        parts.append(f"the first {cfg.max_text_tokens} of {n_tokens} transcript tokens "
+                     f"(about {words} of {len(clip.words)} words)")
+    return (f"The model read only {' and '.join(parts)}; the rest of this clip does not affect its prediction or "
+            "explanations. Clip review splits a long upload into utterances and analyses each one whole.")
+
+
+def _words_within(clip: ClipFeatures, max_tokens: int, n_tokens: int) -> int:
+    """Roughly how many words fit in ``max_tokens`` (proportional to the tokens; the note says "about")."""
+    return int(len(clip.words) * max_tokens / max(n_tokens, 1))

@@ -14,6 +14,7 @@ COUNTERFACTUALS = "counterfactuals"
 CLIP_MAP = "clip-map"
 CLIP_INPUT = "clip-input"
 CLIP_ERROR = "clip-error"
+RECORDING = "recording"  # the whole-recording section above the views of one utterance
 TSNE_MAP = "tsne-map"
 CLIP_TABLE = "clip-table"
 METRICS = "metrics"

@@ -13,13 +13,17 @@ from mmviz.app_service.service import MAX_UPLOAD_MB
 from mmviz.errors import MmvizError
 from mmviz.explain.analysis import ClipAnalysis
 from mmviz.explain.record import ExplainSettings
+from mmviz.explain.recording import RecordingAnalysis
+from mmviz.features.utterances import utterance_offset
 from mmviz.figures import clip as cf
 from mmviz.figures import dataset as dfig
+from mmviz.figures.recording import recording_timeline
 from mmviz.records.modalities import MODALITIES
 from mmviz.records.sentiment import sentiment_class
 
 st.title("Clip review")
 svc = cached.service_or_stop()
+RECORDING = "recording_result"  # RecordingAnalysis of a long upload; the current clip is one of its utterances
 
 
 def run_analysis(fn, label: str) -> None:
@@ -36,6 +40,13 @@ def run_analysis(fn, label: str) -> None:
             st.session_state[ui.ERROR] = str(e)
             status.update(label="Could not analyse this clip", state="error")
             return
+        if isinstance(res, RecordingAnalysis):  # a long upload: show its first utterance under the recording
+            st.session_state[RECORDING] = res
+            st.session_state.pop(f"utterance-{res.key}", None)  # the picker starts at the first utterance
+            ui.set_current(res.utterances[0])
+            status.update(label=f"Analysed {ui.plain(res.features.clip_id)} in {len(res.utterances)} utterances", state="complete")
+            return
+        st.session_state.pop(RECORDING, None)
         ui.set_current(res)
         status.update(label=f"Analysed {ui.plain(res.features.clip_id)}", state="complete")
 
@@ -67,8 +78,13 @@ with st.container(key="clip-input", border=True):
             def _upload(progress, up=up, transcript=transcript, sidecar=sidecar, asr=asr):
                 saved = svc.save_upload(up.name, up.getvalue())
                 sc = svc.save_sidecar(sidecar.name, sidecar.getvalue()) if sidecar is not None else None
-                return svc.analyze_upload(saved, transcript=transcript.strip() or None, sidecar=sc, asr=asr,
-                                          progress=progress)
+                feats = svc.upload_features(saved, transcript=transcript.strip() or None, sidecar=sc, asr=asr, progress=progress)
+                if svc.reads_whole(feats):
+                    res = svc.analyze(feats, media_path=str(saved.path), progress=progress)
+                else:  # longer than the model reads: every utterance analysed whole, never a silent cut
+                    res = svc.analyze_recording(feats, media_path=str(saved.path), progress=progress)
+                svc.limiter.maybe_evict()
+                return res
 
             run_analysis(_upload, "Analysing the upload…")
     with c2:
@@ -104,6 +120,56 @@ if res is None:
 ins, ex, feats = res.inspection, res.explanation, res.features
 p = ins.predictions
 
+
+def recording_section(rec: RecordingAnalysis, current: int) -> None:
+    """The whole recording above the per-utterance views: its timeline and the utterance picker."""
+    s, lim, n = rec.summary, rec.limits, len(rec.utterances)
+    with st.container(key="recording", border=True):
+        st.subheader(f"Whole recording: {ui.plain(rec.features.clip_id)}", anchor=False)
+        means = ", ".join(f"{h} {v:+.2f}" for h, v in s.mean.items() if h != "fused")
+        st.markdown(f"**{rec.features.duration:.1f} s** is longer than the model reads at once ({lim.max_seconds:.0f} s and "
+                    f"{lim.max_tokens} transcript tokens), so it was split at pauses into **{n} utterances**, each analysed "
+                    f"whole. Duration-weighted mean: **fused {s.mean['fused']:+.2f}** ({sentiment_class(s.mean['fused'])}); {means}.")
+        if s.long:
+            st.caption(f"Utterances {', '.join(str(i + 1) for i in s.long)} come from speech longer than the model reads "
+                       "without a pause: they were cut at the longest gap available (dotted lines), which may fall mid-sentence.")
+        if s.short:
+            st.caption(f"Utterances {', '.join(str(i + 1) for i in s.short)} are shorter than {lim.min_seconds:.0f} s "
+                       "(hatched): fewer cues, so their scores are less reliable.")
+        for w in rec.warnings:
+            st.warning(ui.plain(w))
+        pick_key = f"utterance-{rec.key}"
+        ev = ui.chart(recording_timeline(rec, selected=current), key=f"rec-{rec.key}-{current}", on_select="rerun",
+                      selection_mode="points")
+        pts = (ev or {}).get("selection", {}).get("points", []) if ev else []
+        cd = pts[0].get("customdata") if pts else None
+        if isinstance(cd, list) and cd and isinstance(cd[0], (int, float)) and int(cd[0]) != current:
+            st.session_state[pick_key] = int(cd[0])
+            ui.set_current(rec.utterances[int(cd[0])])
+            st.rerun()
+        st.session_state.setdefault(pick_key, current)
+
+        def label(i: int) -> str:
+            sp, words = rec.spans[i], rec.utterances[i].features.transcript
+            return (f"{i + 1} · {sp.start:.1f}–{sp.end:.1f} s · fused {s.scores['fused'][i]:+.2f} · "
+                    f"{words[:60] + ('…' if len(words) > 60 else '') if words else '(no words)'}")
+
+        pick = st.selectbox("Utterance shown below (click a segment or pick one)", list(range(n)), key=pick_key, format_func=label)
+        if pick != current:
+            ui.set_current(rec.utterances[pick])
+            st.rerun()
+        st.caption("The views below are of that utterance, on its own clock (0 s = its start); "
+                   "the player plays it from the recording.")
+
+
+rec = st.session_state.get(RECORDING)
+keys = [u.key for u in rec.utterances] if isinstance(rec, RecordingAnalysis) else []
+if res.key in keys:
+    recording_section(rec, keys.index(res.key))
+else:  # another clip was opened since
+    st.session_state.pop(RECORDING, None)
+offset = utterance_offset(feats)  # where this utterance starts in its recording (0 for a whole clip)
+
 # ---- prediction card
 with st.container(key="prediction-card", border=True):
     st.subheader(ui.plain(feats.clip_id), anchor=False)
@@ -125,11 +191,14 @@ seek = float(st.session_state.get(ui.SEEK, 0.0))
 left, right = st.columns([2, 3])
 with left:
     with st.container(key="video-player"):
-        if res.media_path:
+        if res.media_path and "utterance" in feats.settings:  # an utterance: play its part of the recording
+            st.video(res.media_path, start_time=int(offset + seek), end_time=int(offset + feats.duration + 0.999))
+        elif res.media_path:
             st.video(res.media_path, start_time=int(seek))
         else:
             st.info("No media file for this clip (synthetic features).")
-        st.caption(f"Player position: {seek:.1f} s. Click the timeline or pick a word to jump.")
+        where = f" ({offset + seek:.1f} s into the recording)" if "utterance" in feats.settings else ""
+        st.caption(f"Player position: {seek:.1f} s{where}. Click the timeline or pick a word to jump.")
     if feats.words:
         labels = [f"{w.start:5.2f} s · {w.text}" for w in feats.words]
         choice = st.selectbox("Jump to word", ["—"] + labels, key="word_jump")
