@@ -107,7 +107,7 @@ def bench_explain(dev: torch.device, settings: ExplainSettings, compare: bool = 
         n = explain_clip(runner, clip, settings, reference=ref, other=other)
         t_new = time.perf_counter() - t
         ow = o.word_attributions
-        print(f"\n## word attribution, previous default vs now (same process, both warm)\n")
+        print("\n## word attribution, previous default vs now (same process, both warm)\n")
         table([
             (f"previous: integrated gradients {ow.steps} steps (shared with the modality IG text pass)",
              f"total {t_old:.2f} s, word pass {o.timings.get('shared pass: text_ig', float('nan')):.2f} s, "
