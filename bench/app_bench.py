@@ -31,32 +31,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from mmviz.testing import testids as T
-from mmviz.testing.browser import launch_browser, streamlit_server, write_test_clip
+from mmviz.testing.browser import launch_browser, streamlit_server
+from mmviz.testing.clips import speech_clip
 
 
 def pick_clip(tmp: Path, seconds: float = 10.0) -> Path:
     """A 10 s clip made like the demo clips: espeak-ng speaking ``TYPED`` over the animated face
     (so the offline-ASR run recognises real speech); a tone over a gradient when espeak-ng is missing."""
-    try:
-        from mmviz.demo.face import render_face
-        from mmviz.demo.voice import speak_with_valence
-        from mmviz.media.encode import write_clip
-
-        spoken = speak_with_valence(TYPED, 1.5)
-        sr, fps = spoken.sample_rate, 15.0
-        audio = np.zeros(int(seconds * sr), np.float32)
-        piece = spoken.audio[: len(audio) - int(0.3 * sr)]
-        audio[int(0.3 * sr) : int(0.3 * sr) + len(piece)] = piece
-        frames = render_face(seconds, fps, 1.5, seed=0)
-        path = tmp / "bench10s.mp4"
-        write_clip(path, frames, fps, audio, sr)
-        return path
-    except Exception as e:  # noqa: BLE001 - no espeak-ng: still time the page, without real speech
-        print(f"(no demo-style clip: {e}; using a generated tone clip)")
-        return write_test_clip(tmp / "bench10s.mp4", seconds=seconds)
+    return speech_clip(tmp / "bench10s.mp4", TYPED, seconds, valence=1.5, seed=0)
 
 
 #: a spoken film review: paragraphs of sentences (valence on [-3, 3] for the voice); see ``pick_recording``

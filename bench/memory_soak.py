@@ -55,7 +55,7 @@ def main() -> int:
     ap.add_argument("--every", type=int, default=10, help="print RSS after analysis 1 and every this many")
     ap.add_argument("--checkpoint", default="default", help="default (the shipped model), tiny (quick run) or a folder")
     a = ap.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout` / kill: still stop the server, delete the temp folder
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout` / kill: still delete the temp folder
     from mmviz.app_service.service import AppService
 
     n_texts = -(-a.analyses // a.clips)

@@ -17,6 +17,7 @@ import pandas as pd
 from mmviz.data.store import ResultsStore
 from mmviz.errors import MmvizError
 from mmviz.records.features import ClipFeatures
+from mmviz.inference.memory import release_freed_memory
 from mmviz.inference.record import Inspection
 from mmviz.inference.runner import ModelRunner
 from mmviz.progress import Progress, report
@@ -176,6 +177,7 @@ def explanation_for(feats: ClipFeatures, runner: ModelRunner, store: ResultsStor
         return found
     with runner.lock:
         expl = explain_clip(runner, feats, settings, inspection=inspection, other=other, progress=progress)
+        release_freed_memory()  # the passes' ~GB of freed activations, else kept per thread (see mmviz.inference.memory)
     if other is None:
         store.put_explanation(expl, feats, settings)
     return expl
