@@ -51,3 +51,18 @@ def test_compare_two_checkpoints_on_one_clip():
     assert diff["same_clip"] and not diff["same_checkpoint"]
     assert diff["prediction_delta"]["fused"] == pytest.approx(b.predictions.fused - a.predictions.fused)
     assert diff["attention_l1"] > 0
+
+
+def test_a_saved_explanation_loads_in_a_fresh_process(tmp_path):
+    import subprocess
+    import sys
+
+    from mmviz.explain import explain_clip
+    from mmviz.inference.tiny import synthetic_clip, tiny_runner
+    from mmviz.records.serialize import save_record
+
+    runner = tiny_runner()
+    save_record(explain_clip(runner, synthetic_clip(0)), tmp_path / "e")
+    code = f"from mmviz.records.serialize import load_record; print(type(load_record({str(tmp_path / 'e.json')!r})).__name__)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.strip() == "Explanation", r.stderr

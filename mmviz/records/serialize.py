@@ -37,6 +37,25 @@ def register_record(cls: type[T]) -> type[T]:
     return cls
 
 
+#: modules whose import registers every record type mmviz writes (imported on demand by the loader,
+#: so a record loads in a fresh process whichever module happened to be imported first)
+RECORD_MODULES = ("mmviz.records.features", "mmviz.inference.record", "mmviz.explain", "mmviz.explain.analysis",
+                  "mmviz.explain.recording")
+
+
+def _register_known(name: str) -> type | None:
+    import importlib
+
+    for mod in RECORD_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ImportError:
+            continue
+        if name in _REGISTRY:
+            return _REGISTRY[name]
+    return None
+
+
 def _encode(value: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {"__record__": type(value).__name__}
@@ -75,7 +94,7 @@ def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
             return float(value["__float__"])
         if "__record__" in value:
             name = value["__record__"]
-            cls = _REGISTRY.get(name)
+            cls = _REGISTRY.get(name) or _register_known(name)
             if cls is None:
                 raise RecordError(f"Unknown record type {name!r}: this file was written by another version of mmviz.")
             kwargs = {k: _decode(v, arrays) for k, v in value.items() if k != "__record__"}
