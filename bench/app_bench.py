@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from mmviz.testing import testids as T
 from mmviz.testing.browser import launch_browser, streamlit_server
 from mmviz.testing.clips import speech_clip
