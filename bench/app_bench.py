@@ -5,7 +5,7 @@ disk), drives Debian's Chromium through Playwright, uploads a 10 s clip made the
 clips are (espeak-ng speech over the animated face; the committed demo clips are 3.6-5.5 s), and
 prints a table:
 
-    python bench/app_bench.py [--checkpoint tiny|default|DIR] [--runs 3] [--settle 30]
+    python bench/app_bench.py [--checkpoint tiny|default|DIR] [--runs 3] [--settle 30] [--recording-seconds 180]
 
 The server picks its device itself (CUDA when present, in bf16 autocast; the tiny model always
 runs on the CPU), and the table says which device served each run (from the records it saved).
@@ -21,6 +21,12 @@ is opened once and the server is left ``--settle`` seconds: a server that has ju
 spends its first ~12 s warming the model up in the background (``AppService.warm_up``), which
 is what an analyst arriving later finds done. ``--settle 0`` measures a request that arrives
 while that warm-up is still running.
+
+``--recording-seconds 180`` times a long upload instead: a 3-minute spoken review
+(``pick_recording``: espeak-ng paragraphs with pauses over the animated face, 10 fps) with its
+words typed, which the page analyses utterance by utterance (every utterance explained) and
+shows as a whole-recording timeline above the first utterance's views. The clock stops when
+the recording section and every view of the utterance are on screen; the ASR run is skipped.
 """
 
 from __future__ import annotations
@@ -117,7 +123,7 @@ TYPED = ("honestly the acting in this film was wonderful and the story kept me w
          "but the ending felt rushed and a little too long for what it had to say")
 
 
-def one_run(browser, url: str, clip: Path, transcript: str | None = None) -> float:
+def one_run(browser, url: str, clip: Path, transcript: str | None = None, views: tuple[str, ...] = T.CLIP_VIEWS) -> float:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -132,8 +138,8 @@ def one_run(browser, url: str, clip: Path, transcript: str | None = None) -> flo
         page.wait_for_timeout(1500)  # the box's rerun settles before the click
     t0 = time.perf_counter()
     page.locator(f'{T.css("analyse")} button').click()
-    for tid in T.CLIP_VIEWS:
-        page.wait_for_selector(T.css(tid), timeout=600_000)
+    for tid in views:
+        page.wait_for_selector(T.css(tid), timeout=1_800_000)
     page.wait_for_selector(f'{T.css(T.TIMELINE)} .js-plotly-plot .main-svg', timeout=60_000)
     page.wait_for_selector(f'{T.css(T.ATTENTION)} .js-plotly-plot .main-svg', timeout=60_000)
     dt = time.perf_counter() - t0
@@ -148,6 +154,8 @@ def main() -> None:
     ap.add_argument("--checkpoint", default=None, help="default: the shipped model with CUDA, else tiny")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--settle", type=float, default=30.0, help="seconds between the first page load and the first upload")
+    ap.add_argument("--recording-seconds", type=float, default=0.0,
+                    help="time a spoken recording this long (e.g. 180), analysed utterance by utterance, instead of the 10 s clip")
     a = ap.parse_args()
     import torch
     from playwright.sync_api import sync_playwright
@@ -156,7 +164,11 @@ def main() -> None:
     a.checkpoint = a.checkpoint or ("default" if cuda else "tiny")
 
     with tempfile.TemporaryDirectory() as tmp:
-        clip = pick_clip(Path(tmp))
+        if a.recording_seconds:
+            clip, typed = pick_recording(Path(tmp), a.recording_seconds)
+            views = (T.RECORDING, *T.CLIP_VIEWS)
+        else:
+            clip, typed, views = pick_clip(Path(tmp)), TYPED, T.CLIP_VIEWS
         t_start = time.perf_counter()
         with streamlit_server({"MMVIZ_CHECKPOINT": a.checkpoint, "MMVIZ_APP_CACHE": str(Path(tmp) / "cache")}) as url:
             t_server = time.perf_counter() - t_start
@@ -167,14 +179,16 @@ def main() -> None:
                 first.wait_for_selector(T.css(T.CLIP_INPUT), timeout=300_000)  # the model is loaded, warm-up starts
                 time.sleep(a.settle)
                 first.close()
-                times = [("typed transcript", "cold", one_run(b, url, clip, TYPED))]
-                times += [("typed transcript", "cached", one_run(b, url, clip, TYPED)) for _ in range(a.runs - 1)]
-                times += [("offline ASR", "cold", one_run(b, url, clip))]
+                times = [("typed transcript", "cold", one_run(b, url, clip, typed, views))]
+                times += [("typed transcript", "cached", one_run(b, url, clip, typed, views)) for _ in range(a.runs - 1)]
+                if not a.recording_seconds:
+                    times += [("offline ASR", "cold", one_run(b, url, clip))]
                 b.close()
             parts = server_timings(Path(tmp) / "cache")
             device = server_device(Path(tmp) / "cache")
     gpu = device.startswith("cuda")
-    print(f"clip: {clip.name}  checkpoint: {a.checkpoint}  server start: {t_server:.1f} s  settle: {a.settle:.0f} s")
+    print(f"clip: {clip.name}  checkpoint: {a.checkpoint}  server start: {t_server:.1f} s  settle: {a.settle:.0f} s"
+          + (f"  ({len(typed.split())} words typed; {len(parts)} utterances explained)" if a.recording_seconds else ""))
     print(f"{'transcript':<18}{'run':<8}{'device':<24}{'click → all views visible (s)':>32}")
     for how, kind, t in times:
         verdict = f"  (target <= {VIEWS_TARGET_S} s: {'met' if t <= VIEWS_TARGET_S else 'missed'})" if gpu else ""
@@ -187,6 +201,8 @@ def main() -> None:
     print("\nserver side, per explanation computed (s; from the records the server saved):")
     for name, row in parts:
         print(f"  {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()))
+    if len(parts) > 1:
+        print(f"  all {len(parts)} explanations: total {sum(r.get('total', 0.0) for _, r in parts):.1f} s")
 
 
 #: GPU target: upload -> every Clip review view on screen, 10 s clip (s)
@@ -197,7 +213,7 @@ def server_device(cache: Path) -> str:
     """The device (and precision) the server's inspections record, e.g. "cuda:0 bf16-autocast"."""
     import json
 
-    found = {json.loads(p.read_text())["record"].get("device", "?") for p in (cache / "app" / "inspections").glob("*/*.json")}
+    found = {json.loads(p.read_text())["record"].get("device", "?") for p in (cache / "results" / "inspections").glob("*/*.json")}
     return ", ".join(sorted(found)) or "?"
 
 
@@ -207,7 +223,7 @@ def server_timings(cache: Path) -> list[tuple[str, dict[str, float]]]:
     import json
 
     out = []
-    for p in sorted((cache / "app" / "explanations").glob("*/*-full.json"), key=lambda q: q.stat().st_mtime):
+    for p in sorted((cache / "results" / "explanations").glob("*/*.json"), key=lambda q: q.stat().st_mtime):
         rec = json.loads(p.read_text())["record"]
         words = (rec.get("word_attributions") or {}).get("words") or []
         row = {k.replace("shared pass: ", "pass "): float(v) for k, v in rec["timings"].items() if k != "prediction"}

@@ -142,3 +142,46 @@ def test_clip_review_shows_the_recording_and_drills_down(page_env, analysed):
     assert at.session_state[ui.RESULT].key == rec.utterances[2].key  # the views below are of utterance 3
     assert at.subheader[1].value.endswith(f"{rec.spans[2].start:.1f}–{rec.spans[2].end:.1f} s")
     assert any("into the recording" in c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_a_spoken_three_minute_recording_is_read_whole(tmp_path, repo_root, real_backbone):
+    """espeak-ng reads a 3-minute review (pauses between paragraphs). Split for the shipped model's
+    tokenizer, every utterance fits what that model reads; analysed (tiny model, same limits),
+    no utterance carries a truncation note, though the whole clip would have been cut."""
+    import importlib.util
+
+    from mmviz.features.utterances import UtteranceLimits, cut_utterances, split_utterances
+    from mmviz.inference.runner import truncation_note
+    from mmviz.media.speech import espeak_available
+    from mmviz_models.config import FusionConfig
+
+    if not espeak_available():
+        pytest.skip("espeak-ng is not installed")
+    spec = importlib.util.spec_from_file_location("app_bench", repo_root / "bench" / "app_bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    path, text = bench.pick_recording(tmp_path, 180.0, video=False)
+    svc = AppService("tiny", tmp_path / "cache")
+    feats = svc.features(path, transcript=text)
+    assert feats.duration == pytest.approx(180.0, abs=0.2) and len(feats.words) == len(text.split())
+    # the shipped model's reading limits and tokenizer
+    cfg = FusionConfig()
+    tok = real_backbone.tokenizer
+
+    def count(t: str) -> int:
+        return len(tok(t, add_special_tokens=False)["input_ids"]) if t.strip() else 0
+
+    whole = truncation_note(feats, cfg, count(feats.transcript))  # read as one clip, it would be cut, and say so
+    assert whole is not None and "the first 60.0 s of 180.0 s" in whole and "transcript tokens" in whole
+    spans = split_utterances(feats, UtteranceLimits(max_seconds=cfg.max_av_steps * 0.1, max_tokens=cfg.max_text_tokens),
+                             count_tokens=count)
+    assert len(spans) >= 4 and sum(sp.cut == "pause" for sp in spans) >= len(spans) // 2  # mostly at the spoken pauses
+    assert all(truncation_note(p, cfg, count(p.transcript)) is None for p in cut_utterances(feats, spans))
+    # analysed utterance by utterance: nothing cut anywhere
+    rec = svc.analyze_recording(feats, media_path=str(path))
+    assert len(rec.spans) >= 4 and rec.warnings == ()
+    assert rec.spans[0].start == 0.0 and rec.spans[-1].end == pytest.approx(feats.duration)
+    for u in rec.utterances:
+        assert u.inspection.notes == () and not any("read only" in n for n in u.explanation.notes)
+    assert sum(len(u.features.words) for u in rec.utterances) == len(feats.words)
