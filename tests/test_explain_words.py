@@ -168,3 +168,18 @@ def test_a_saturating_scorer_where_one_word_decides_ranks_it_top():
         assert rec.scores.sum() == pytest.approx(rec.prediction - rec.baseline_prediction, abs=1e-9)
         others = np.delete(rec.scores, rec.words.index("excellent"))
         assert np.abs(others).max() < 1e-5
+
+
+@pytest.mark.slow
+def test_shipped_model_credits_the_planted_word(repo_root):
+    """demo002 "so the movie was excellent": 16-step IG gave "the" +2.09 and "excellent" +0.17; Shapley adds up and ranks "excellent" top."""
+    from mmviz.features.extract import extract_features
+    from mmviz.inference.runner import ModelRunner
+
+    runner = ModelRunner.from_checkpoint()
+    clips = repo_root / "mmviz" / "demo" / "clips"
+    feats = extract_features(clips / "demo002.mp4", sidecar=clips / "demo002.txt")
+    rec = WORDS.explain(runner, feats)
+    assert rec.estimator == "exact" and rec.words[int(np.argmax(np.abs(rec.scores)))] == "excellent"
+    assert rec.scores[rec.words.index("excellent")] > 0
+    assert rec.scores.sum() == pytest.approx(rec.prediction - rec.baseline_prediction, abs=1e-9)
