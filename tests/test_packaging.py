@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from mmviz_models.backbone import cache_dir
-from mmviz_models.checkpoint import file_hash
+from mmviz_models.checkpoint import checkpoint_hash
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER_TIMEOUT = 90
@@ -179,7 +179,7 @@ def test_wheel_in_a_fresh_venv_loads_the_packaged_model_and_serves_the_demo_set(
         assert Path(found[key]).resolve().is_relative_to(venv.resolve()), f"{key} comes from {found[key]}, not from the wheel in {venv}"
     # the dashboard's model is the packaged default checkpoint (not the tiny fallback), and it loads
     assert found["spec"] == "default"
-    assert found["hash"] == file_hash(Path(found["checkpoint"]) / "model.safetensors")
+    assert found["hash"] == checkpoint_hash(Path(found["checkpoint"]))  # weights and config, as the card names it
     assert (Path(found["demo"]) / "metadata.csv").is_file()
 
     port = free_port()
