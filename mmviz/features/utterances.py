@@ -130,7 +130,7 @@ class _Clip:
         return max(0.0, nxt - prev_end)
 
 
-def _clip_view(feats: ClipFeatures, limits: UtteranceLimits, count_tokens: CountTokens) -> _Clip:
+def _clip_view(feats: ClipFeatures, count_tokens: CountTokens) -> _Clip:
     t0 = float(feats.media.window[0]) if feats.media.window else 0.0
     t1 = t0 + max(float(feats.duration), 0.0)
     mats = [m for m in (feats.audio, feats.visual) if m is not None and m.n_steps]
@@ -163,7 +163,7 @@ def split_utterances(feats: ClipFeatures, limits: UtteranceLimits | None = None,
     model's truncation note will say so.
     """
     limits = limits or UtteranceLimits()
-    clip = _clip_view(feats, limits, count_tokens)
+    clip = _clip_view(feats, count_tokens)
     if clip.t1 - clip.t0 <= 0:
         return (UtteranceSpan(clip.t0, clip.t1, len(clip.words), count_tokens(feats.transcript), "end"),)
     # 1. pauses
@@ -178,7 +178,7 @@ def split_utterances(feats: ClipFeatures, limits: UtteranceLimits | None = None,
     pauses = [p for _, _, p in cuts]
 
     def fits(a: float, b: float) -> bool:
-        return b - a <= limits.max_seconds + 1e-6 and _tokens(clip, feats, a, b, count_tokens) <= limits.max_tokens
+        return b - a <= limits.max_seconds + 1e-6 and _tokens(clip, a, b, count_tokens) <= limits.max_tokens
 
     # 2. merge short pieces into the neighbour across the shorter pause
     stuck: set[float] = set()
@@ -202,7 +202,7 @@ def split_utterances(feats: ClipFeatures, limits: UtteranceLimits | None = None,
     out_bounds, out_kinds = [bounds[0]], []
     for i in range(len(bounds) - 1):
         a, b = bounds[i], bounds[i + 1]
-        inner = [] if fits(a, b) else _split(clip, feats, a, b, limits, count_tokens)
+        inner = [] if fits(a, b) else _split(clip, a, b, limits, count_tokens)
         out_bounds += inner + [b]
         out_kinds += ["split"] * len(inner) + [kinds[i] if i < len(kinds) else "end"]
     spans = []
@@ -210,7 +210,7 @@ def split_utterances(feats: ClipFeatures, limits: UtteranceLimits | None = None,
         a, b = out_bounds[i], out_bounds[i + 1]
         w0, w1 = clip.word_range(a, b, i == len(out_bounds) - 2)
         long = out_kinds[i] == "split" or (i > 0 and out_kinds[i - 1] == "split")
-        spans.append(UtteranceSpan(float(a), float(b), w1 - w0, _tokens(clip, feats, a, b, count_tokens, last=i == len(out_bounds) - 2),
+        spans.append(UtteranceSpan(float(a), float(b), w1 - w0, _tokens(clip, a, b, count_tokens, last=i == len(out_bounds) - 2),
                                    out_kinds[i], long, b - a < limits.min_seconds - 1e-9))
     return tuple(spans)
 
@@ -255,13 +255,13 @@ def _slice(m: TimedMatrix | None, a: float, b: float, last: bool) -> TimedMatrix
     return TimedMatrix(np.ascontiguousarray(m.values[keep]), m.names, m.times[keep] - a, m.step)
 
 
-def _tokens(clip: _Clip, feats: ClipFeatures, a: float, b: float, count_tokens: CountTokens, last: bool | None = None) -> int:
+def _tokens(clip: _Clip, a: float, b: float, count_tokens: CountTokens, last: bool | None = None) -> int:
     """Exact token count of the words of [a, b) (the model reads them joined by spaces)."""
     i, j = clip.word_range(a, b, (b >= clip.t1 - 1e-9) if last is None else last)
     return count_tokens(" ".join(w.text for w in clip.words[i:j])) if j > i else 0
 
 
-def _split(clip: _Clip, feats: ClipFeatures, a: float, b: float, limits: UtteranceLimits,
+def _split(clip: _Clip, a: float, b: float, limits: UtteranceLimits,
            count_tokens: CountTokens) -> list[float]:
     """Inner cut times that split [a, b] into pieces that fit (exact token check, shrinking the
     estimate's budget when the tokenizer disagrees with it)."""
@@ -269,7 +269,7 @@ def _split(clip: _Clip, feats: ClipFeatures, a: float, b: float, limits: Utteran
     for _ in range(6):
         cuts = _best_cuts(clip, a, b, limits, budget)
         edges = [a] + cuts + [b]
-        worst = max(_tokens(clip, feats, x, y, count_tokens) for x, y in zip(edges, edges[1:]))
+        worst = max(_tokens(clip, x, y, count_tokens) for x, y in zip(edges, edges[1:]))
         if worst <= limits.max_tokens:
             return cuts
         budget *= limits.max_tokens / worst * 0.98
