@@ -16,8 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -148,16 +146,12 @@ def _installed(venv: Path, env: dict[str, str], cwd: Path) -> dict[str, str]:
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
-    t0 = time.time()
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() - t0 > SERVER_TIMEOUT:
-            raise AssertionError(f"`mmviz app` did not start (exit {proc.poll()}):\n{log.read_text()[-3000:]}")
-        time.sleep(0.3)
+    from mmviz.testing.browser import wait_until_healthy
+
+    try:
+        wait_until_healthy(url, proc, SERVER_TIMEOUT)
+    except RuntimeError as e:
+        raise AssertionError(f"`mmviz app` did not start ({e}):\n{log.read_text()[-3000:]}") from None
 
 
 @pytest.mark.slow

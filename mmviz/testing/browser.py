@@ -23,6 +23,20 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 ARTIFACTS = Path("test-artifacts").resolve()  # screenshots and server logs, in the folder tests run from
 
 
+def wait_until_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    """Return once the Streamlit server at ``url`` answers /_stcore/health; raise if it exits or times out."""
+    t0 = time.time()
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() - t0 > timeout:
+            raise RuntimeError(f"streamlit did not start (exit {proc.poll()})")
+        time.sleep(0.3)
+
+
 #: base URL -> server process of every server running now (load and fault benchmarks read RSS or kill it)
 SERVERS: dict[str, subprocess.Popen] = {}
 
@@ -47,16 +61,7 @@ def streamlit_server(env_extra: dict | None = None, timeout: float = 120):
     SERVERS[f"http://127.0.0.1:{port}"] = proc
     url = f"http://127.0.0.1:{port}"
     try:
-        t0 = time.time()
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() - t0 > timeout:
-                raise RuntimeError(f"streamlit did not start (exit {proc.poll()})")
-            time.sleep(0.3)
+        wait_until_healthy(url, proc, timeout)
         yield url
     finally:
         SERVERS.pop(url, None)
