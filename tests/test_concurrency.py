@@ -34,3 +34,29 @@ def test_eight_users_analysing_the_same_clip_at_once_get_the_same_answer(tmp_pat
         results = list(ex.map(lambda i: svc.analyze(clip), range(8)))
     assert len({r.key for r in results}) == 1
     assert len({round(r.explanation.prediction, 6) for r in results}) == 1
+
+
+def test_temporary_files_of_dead_writers_are_swept_but_live_ones_kept(tmp_path):
+    """A kill -9 mid-write leaves `.<record>.<pid>.<id>.tmp`; the next run removes it, never a live writer's."""
+    import os
+    import subprocess
+    import time
+
+    from mmviz.data.store import ResultsStore
+
+    store = ResultsStore(tmp_path)
+    (tmp_path / "features").mkdir()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    old = time.time() - 120
+    stale = tmp_path / "features" / f".abc.json.{dead.pid}.deadbeef.tmp"
+    live = tmp_path / "features" / f".abc.npz.{os.getpid()}.cafebabe.tmp"
+    fresh = tmp_path / "features" / f".xyz.json.{dead.pid}.0badf00d.tmp"
+    for p in (stale, live, fresh):
+        p.write_text("half a record")
+    for p in (stale, live):
+        os.utime(p, (old, old))
+    assert store.sweep_temporaries() == 1
+    assert not stale.exists()
+    assert live.exists()  # its writer (this process) still runs
+    assert fresh.exists()  # too young to be sure its writer is gone (a store shared between machines)

@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     spec = RunnerSpec(args.checkpoint, args.device, args.compile)
     explain = ExplainSettings() if args.explain else None
     store = ResultsStore(args.store)
+    if (n := store.sweep_temporaries()):  # left by an earlier run that was killed mid-write
+        print(f"removed {n} temporary file{'s' * (n != 1)} left by an interrupted earlier run")
     if args.engine == "ray":
         from mmviz.scale.ray_score import score_folder_ray
 
@@ -68,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         table = score_folder(args.folder, runner, store, labels=labels, batch_size=args.batch_size, progress=progress,
                              explain=args.explain)
         close()
+    if (n := store.sweep_temporaries()):
+        print(f"removed {n} temporary file{'s' * (n != 1)} left by an interrupted earlier run")
     ok = table[table["error"].fillna("") == ""] if "error" in table else table
     print(f"scored {len(ok)} of {len(table)} clips; store: {store.root}")
     for _, r in table[table["error"].fillna("") != ""].iterrows():

@@ -20,6 +20,7 @@ writers and readers never see a half-written record.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,18 @@ from mmviz.errors import MmvizError
 from mmviz.records.features import ClipFeatures
 from mmviz.records.keys import features_key, settings_key
 from mmviz.records.serialize import load_record, save_record
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
 
 
 def default_store_dir() -> Path:
@@ -44,6 +57,31 @@ class ResultsStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     # ---- generic
+    def sweep_temporaries(self, min_age_s: float = 30.0) -> int:
+        """Delete temporary files left by writers that died mid-write (``kill -9``, power loss).
+
+        A temporary file is ``.<record>.<pid>.<id>.tmp``. It is removed only when its writer's
+        process no longer runs on this machine and the file is older than ``min_age_s``, or when
+        it is older than a day whatever its pid says (a store shared between machines), so a
+        live writer's file is never pulled from under it. Returns how many were removed.
+        """
+        now, removed = time.time(), 0
+        for p in self.root.rglob(".*.tmp"):
+            try:
+                age = now - p.stat().st_mtime
+            except OSError:
+                continue
+            parts = p.name.split(".")
+            pid = int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
+            alive = pid is not None and _process_alive(pid)
+            if (age > min_age_s and not alive) or age > 86_400:
+                try:
+                    p.unlink()
+                    removed += 1
+                except OSError:
+                    pass
+        return removed
+
     @staticmethod
     def _load(p: Path):
         """The record at ``p``; None when absent or unreadable (it is then recomputed)."""
