@@ -31,11 +31,11 @@ def test_explorer_shows_model_verdicts_beside_ground_truth_and_alignment():
     at = page("dataset_explorer.py")
     at.run()
     ok(at)
-    table = at.dataframe[1].value  # [0]: the alignment table beside the map
+    table = at.dataframe[0].value
     assert {"model_dominant", "model_conflict", "planted_modality", "loudest_head"} <= set(table.columns)
     assert set(table["model_dominant"]) <= {"text", "audio", "visual", "none"}
-    al = at.dataframe[0].value
-    assert "audio ↔ visual" in list(al["pair"]) and {"R@1 →", "R@5 →", "cosine matched"} <= set(al.columns)
+    al = at.table[0].value  # beside the map
+    assert "audio ↔ visual" in list(al.index) and {"R@1 →", "R@5 →", "cosine matched"} <= set(al.columns)
     assert any("Modalities conflict" in c.value for c in at.caption)
     ds = at.session_state[ui.DATASET]
     assert ds.root is not None and (ds.root / "verdicts-mean.csv").exists()
@@ -54,7 +54,7 @@ def test_a_saved_slice_shows_its_metrics_in_both_pages():
     slice_store(ds).save("first three", list(ds.table["clip_id"].astype(str)[:3]))
     at.run()
     ok(at)
-    shown = at.table[0].value
+    shown = at.table[1].value  # [0]: alignment beside the map
     assert ("first three", "fused") in list(shown.index) and ("all clips", "visual") in list(shown.index)
     assert str(shown.loc[("first three", "fused"), "n"]) == "3"
     ea = page("error_analysis.py")

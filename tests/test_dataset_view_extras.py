@@ -108,3 +108,31 @@ def test_the_shipped_demo_view_is_used_only_for_its_checkpoint(tmp_path, monkeyp
     assert len(v.table) == 8 and "model_dominant" in v.table and v.maps is not None
     assert all((small_demo_dir / p).exists() or p.startswith(str(small_demo_dir)) for p in v.table["path"])
     assert v.table["path"].iloc[0].startswith(str(small_demo_dir))
+
+
+def test_first_visit_with_the_default_checkpoint_uses_the_shipped_view_without_the_model(tmp_path, monkeypatch):
+    """The committed models/default/demo_view matches the committed checkpoint and demo clips, and opening the
+    demo set with that checkpoint's hash reads it: no scoring, no forward pass, no Shapley."""
+    import types
+
+    import mmviz.data.scoring as scoring
+    from mmviz.app_service import demo_view
+    from mmviz.inference.runner import DEFAULT_CHECKPOINT
+    from mmviz_models.checkpoint import checkpoint_hash
+
+    monkeypatch.delenv("MMVIZ_DEMO_DIR", raising=False)
+    meta = json.loads((demo_view.shipped_dir() / "meta.json").read_text())
+    default_hash = checkpoint_hash(DEFAULT_CHECKPOINT)
+    assert meta["checkpoint_hash"] == default_hash, "regenerate it: `mmviz demo-view` (see README)"
+    assert meta["demo_fingerprint"] == demo_view.demo_fingerprint()
+    assert sum(f.stat().st_size for f in demo_view.shipped_dir().iterdir()) < 1_000_000
+    svc = AppService("tiny", tmp_path / "cache")
+    runner = types.SimpleNamespace(checkpoint_hash=default_hash, inspect=_boom, model=None, lock=None)
+    monkeypatch.setattr(scoring, "score_folder", _boom)
+    monkeypatch.setattr(vx, "dataset_verdicts", _boom)
+    v = vx.with_verdicts(svc, score_dataset(svc, "demo", runner=runner), runner=runner)
+    assert len(v.table) == 48 and v.checkpoint_hash == default_hash and set(v.spaces) >= {"fused", "text"}
+    assert set(v.table["model_dominant"]) <= {"text", "audio", "visual", "none"}
+    from mmviz.demo import default_demo_dir
+
+    assert all(str(p).startswith(str(default_demo_dir())) for p in v.table["path"])

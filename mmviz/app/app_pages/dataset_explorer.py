@@ -106,17 +106,22 @@ with right:
         if al.empty:
             st.caption("Too few clips (or no video) to measure alignment.")
         else:
-            st.dataframe(al[["pair", "cosine matched", "cosine mismatched", "R@1 →", "R@5 →", "chance R@1", "chance R@5"]],
-                         hide_index=True, width="stretch", column_config={c: NUM(format="%.2f") for c in al.columns if c not in ("pair", "compared", "n")})
+            shown_al = al[["pair", "cosine matched", "cosine mismatched", "R@1 →", "R@5 →", "chance R@1", "chance R@5"]]
+            st.table(shown_al.set_index("pair").map(lambda v: f"{v:.2f}"))
             st.caption("Cosine of each clip's own pair vs of other clips' pairs; R@k: share of clips whose own partner is among "
                        "the k most similar (→ from the first to the second). Text ↔ audio/visual go through a cross-fitted "
                        "ridge projection (they have different widths).")
-    if "model_dominant" in t:
-        with st.container(key="dataset-verdicts", border=True):
-            st.markdown("**The model's verdicts** (exact Shapley over text, audio, video for each clip)")
+if "model_dominant" in t:
+    with st.container(key="dataset-verdicts", border=True):
+        st.markdown("**The model's verdicts** (exact Shapley values of text, audio and video, computed for each clip)")
+        v1, v2 = st.columns(2)
+        with v1:
             ui.chart(dfig.verdict_shares(t), key="verdict_shares")
-            st.caption(f"Modalities conflict (one pushes ≥ +0.25, another ≤ −0.25) in {t['model_conflict'].astype(bool).mean():.0%} "
-                       "of clips. Planted answers are ground truth from the demo generator; the largest-head bars are a rule.")
+        with v2:
+            if t["correct"].notna().any():
+                ui.chart(dfig.error_by_verdict(t), key="verdict_errors")
+        st.caption(f"Modalities conflict (one pushes ≥ +0.25, another ≤ −0.25) in {t['model_conflict'].astype(bool).mean():.0%} "
+                   "of clips. Planted answers are ground truth from the demo generator; the largest-head bars are a rule.")
 
 rows = sorted({r for r in (_row_of(p) for p in (ev.selection.points if ev else [])) if r is not None})
 shown = t.iloc[rows] if rows else t
