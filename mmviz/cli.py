@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "cache": "mmviz.commands.cache",
     "backbone": "mmviz.commands.backbone",
     "build-default": "mmviz.commands.build_default",
+    "demo-view": "mmviz.commands.demo_view",
 }
 
 

@@ -43,7 +43,8 @@ def test_clip_figures(res_ds):
 def test_dataset_figures(res_ds):
     _, ds = res_ds
     m = F.dataset_map(ds.table, "largest unimodal head (rule)", highlight=(0.0, 0.0), highlight_name="<i>x</i>")
-    assert m.layout.dragmode == "select" and "&lt;i&gt;" in m.data[-1].text[0]
+    assert m.layout.dragmode == "pan" and "&lt;i&gt;" in m.data[-1].text[0]  # click-select mode (see SELECT_MODES)
+    assert F.dataset_map(ds.table, select="box").layout.dragmode == "select"
     assert F.confusion_matrix(ds.table, 2).data[0].z.sum() == len(ds.table)
     assert F.confusion_matrix(ds.table, 7).data[0].z.shape == (7, 7)
     assert len(F.slice_accuracy(ds.table, "loudest_head").data) == 4
@@ -62,3 +63,36 @@ def test_demo_overview_counts_clips_by_planted_decisive_modality():
     fig = F.demo_overview(t)
     counted = {(tr.name, x): y for tr in fig.data for x, y in zip(tr.x, tr.y)}
     assert counted == {("single", "text"): 1, ("single", "audio"): 1, ("conflict", "audio"): 1, ("neutral", "none"): 1}
+
+
+def test_neutral_points_stay_visible_on_the_white_background(res_ds):
+    from plotly.colors import hex_to_rgb
+
+    from mmviz.figures import dataset as dfig
+
+    _, ds = res_ds
+    fig = F.dataset_map(ds.table, "prediction")
+    scale = fig.layout.coloraxis.colorscale
+    mid = [c for p, c in scale if abs(p - 0.5) < 1e-9][0]
+    assert sum(hex_to_rgb(mid)) / 3 < 200  # a visible grey, not RdBu's near-white #f7f7f7
+    line = fig.data[0].marker.line
+    assert line.color not in ("white", "#ffffff", "#fff") and sum(hex_to_rgb(line.color)) / 3 < 128 and line.width > 0
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (-3, 3)  # so 0 (neutral) sits at the grey middle
+    assert dfig.DIVERGING[2][1] == mid
+
+
+def test_verdict_figures_label_ground_truth_and_rules_apart():
+    import numpy as np
+    import pandas as pd
+
+    from mmviz.figures.dataset import error_by_verdict, verdict_shares
+
+    t = pd.DataFrame({"model_dominant": ["text", "audio", "text", "visual"], "model_conflict": [True, False, False, False],
+                      "planted_modality": ["text", "text", "audio", ""], "loudest_head": ["text"] * 4,
+                      "correct": [1.0, 0.0, 1.0, np.nan]})
+    names = {tr.name for tr in verdict_shares(t).data}
+    assert names == {"model (Shapley)", "planted (ground truth)", "largest unimodal head (rule)"}
+    model = [tr for tr in verdict_shares(t).data if tr.name == "model (Shapley)"][0]
+    assert dict(zip(model.x, model.y))["text"] == 0.5
+    err = error_by_verdict(t).data[0]
+    assert dict(zip(err.x, err.y))["dominant: audio"] == 1.0 and dict(zip(err.x, err.y))["conflict"] == 0.0

@@ -11,6 +11,7 @@ import streamlit as st
 from mmviz.app_service import backend, ui
 from mmviz.app_service.datasets import DatasetView, score_dataset
 from mmviz.app_service.service import AppService
+from mmviz.app_service.view_extras import with_verdicts
 from mmviz.errors import MmvizError
 from mmviz.notes import NotesDB
 
@@ -60,8 +61,12 @@ def get_dataset(svc: AppService, source: str = "demo", labels_csv: Path | None =
     def progress(name: str, frac: float) -> None:
         bar.progress(min(max(frac, 0.0), 1.0), text=f"Scoring {name}")
 
+    def explaining(stage: str, frac: float) -> None:
+        bar.progress(min(max(frac, 0.0), 1.0), text=f"The model's verdict on each clip (exact Shapley, once) — {stage}")
+
     try:
         ds = score_dataset(svc, source, labels_csv, runner=runner, progress=progress)
+        ds = with_verdicts(svc, ds, runner=runner, progress=explaining)
     finally:
         bar.empty()
     memo[key] = ds

@@ -37,6 +37,7 @@ class DatasetView:
         positions for each mapped space, NaN when that space has no map).
     embeddings: {space: (n, d)} pooled embeddings in table row order.
     maps: the fitted t-SNE maps (None for fewer than 5 clips).
+    root: the view's folder in the results store (its verdicts and the analyst's slices live there).
     """
 
     name: str
@@ -45,7 +46,9 @@ class DatasetView:
     maps: EmbeddingMaps | None
     checkpoint_hash: str
     source: str
+    root: Path | None = None
     _placed: dict = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)  # derived summaries (alignment)
 
     @cached_property
     def metrics(self) -> dict:
@@ -118,7 +121,7 @@ def _finish(svc: AppService, r: ModelRunner, name: str, table: pd.DataFrame, ins
         table[f"x_{s}"] = maps[s].xy[:, 0] if ok else np.nan
         table[f"y_{s}"] = maps[s].xy[:, 1] if ok else np.nan
     _write_view(root, table, emb, maps)
-    return DatasetView(name, table, emb, maps, r.checkpoint_hash, name)
+    return DatasetView(name, table, emb, maps, r.checkpoint_hash, name, root)
 
 
 def _write_view(root: Path, table: pd.DataFrame, emb: dict, maps: EmbeddingMaps | None) -> None:
@@ -163,12 +166,16 @@ def cached_dataset(svc: AppService, source: str = "demo", labels_csv: Path | Non
     """The dataset if it was already scored with this checkpoint (disk), else None."""
     r = runner or svc.runner
     root = _root(svc, source, labels_csv, r)
+    if not (root / "table.csv").exists() and source == "demo" and labels_csv is None:
+        from mmviz.app_service.demo_view import install_shipped_view
+
+        install_shipped_view(r.checkpoint_hash, root)  # the view shipped with the default model, if it is this one's
     if not (root / "table.csv").exists() or not (root / "embeddings.npz").exists():
         return None
     with np.load(root / "embeddings.npz") as z:
         emb = {k: z[k] for k in z.files}
     maps = load_map(root / "maps.json") if (root / "maps.json").exists() else None
-    return DatasetView(source, pd.read_csv(root / "table.csv", keep_default_na=True), emb, maps, r.checkpoint_hash, source)
+    return DatasetView(source, pd.read_csv(root / "table.csv", keep_default_na=True), emb, maps, r.checkpoint_hash, source, root)
 
 
 def _resolve_folder(source: str) -> Path:

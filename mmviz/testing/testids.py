@@ -33,3 +33,7 @@ ERROR_ALERT = '[data-testid="stAlertContentError"]'
 def css(test_id: str) -> str:
     """CSS selector of the element with this test id."""
     return f".st-key-{test_id}"
+VERDICTS = "dataset-verdicts"  # the model's Shapley verdicts over the dataset (Dataset explorer, Error analysis)
+ALIGNMENT = "alignment-metrics"  # matched/mismatched cosine and R@k beside the map
+SLICES = "user-slices"  # the analyst's named slices and their metrics
+SIMILAR = "similar-clips"  # nearest neighbours of the chosen clip

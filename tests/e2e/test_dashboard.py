@@ -78,7 +78,8 @@ def test_map_click_filters_table_and_opens_clip(page):
     page.wait_for_selector(f'{T.css(T.TSNE_MAP)} .js-plotly-plot .point', timeout=LONG)
     table = page.locator(T.css(T.CLIP_TABLE))
     assert re.search(r"Showing (\d+) of \1 clips", table.inner_text())
-    page.wait_for_timeout(1000)
+    page.get_by_text("box", exact=True).click()  # drag-to-select mode (the default "click" mode pans on drag)
+    page.wait_for_timeout(2000)
     box = page.locator(f'{T.css(T.TSNE_MAP)} .js-plotly-plot .scatterlayer .point').nth(3).bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x - 8, y - 8)  # a small box selection around one point

@@ -9,6 +9,7 @@ import streamlit as st
 from mmviz.app import page_path
 from mmviz.app_service import cached, ui
 from mmviz.app_service.datasets import robustness
+from mmviz.app_service.view_extras import slice_table, view_slice_metrics
 from mmviz.data.table import column, slice_columns
 from mmviz.errors import MmvizError
 from mmviz.figures import dataset as dfig
@@ -50,13 +51,38 @@ with c2:
 with st.container(key="worst-errors", border=True):
     st.subheader("Worst errors", anchor=False)
     worst = tl.sort_values("abs_error", ascending=False).head(10)
-    cols = [c for c in ("clip_id", "label", "pred_fused", "abs_error", "planted_modality", "loudest_head", "transcript") if c in worst]
-    sel = st.dataframe(worst[cols], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="worst")
+    cols = [c for c in ("clip_id", "label", "pred_fused", "abs_error", "model_dominant", "model_conflict", "planted_modality",
+                        "loudest_head", "transcript") if c in worst]
+    sel = st.dataframe(worst[cols], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="worst",
+                       column_config={c: st.column_config.Column(column(c).title, help=column(c).description or None) for c in cols})
     if sel and sel.selection.rows:
         row = worst.iloc[sel.selection.rows[0]]
         if st.button(f"Open {ui.plain(row['clip_id'])} in Clip review", key="open_worst"):
             st.session_state[ui.OPEN] = row.to_dict()
             st.switch_page(page_path("clip_review.py"))
+
+if "model_dominant" in tl:
+    with st.container(key="dataset-verdicts", border=True):
+        st.subheader("The model's verdicts and where it errs", anchor=False)
+        c1, c2 = st.columns(2)
+        with c1:
+            ui.chart(dfig.verdict_shares(tl), key="ea_verdict_shares")
+        with c2:
+            ui.chart(dfig.error_by_verdict(tl), key="ea_error_by_verdict")
+        st.caption("Verdicts come from the model: exact Shapley values of text, audio and video for each clip (dominant = "
+                   "largest |value|; conflict = one ≥ +0.25 and another ≤ −0.25). Planted answers are the demo generator's "
+                   "ground truth, shown beside them; the largest unimodal head is a rule.")
+
+with st.container(key="user-slices", border=True):
+    st.subheader("Your slices", anchor=False)
+    try:
+        sm = view_slice_metrics(ds)
+    except MmvizError as e:
+        ui.error(e)
+    else:
+        if len(sm["slice"].unique()) <= 1:
+            st.caption("Save a selection as a slice in the Dataset explorer to compare it here.")
+        st.table(slice_table(sm))
 
 with st.container(key="slices", border=True):
     st.subheader("Slices: unimodal heads vs fused", anchor=False)
