@@ -8,7 +8,7 @@ import streamlit as st
 
 from mmviz.app import page_path
 from mmviz.app_service import cached, ui
-from mmviz.app_service.datasets import demo_available
+from mmviz.app_service.datasets import UPLOADS, demo_available, uploads_dataset
 from mmviz.errors import MmvizError
 from mmviz.figures import dataset as dfig
 
@@ -32,15 +32,15 @@ svc = cached.service_or_stop()
 
 with st.container(key="dataset-source", border=True):
     c1, c2 = st.columns([2, 2])
-    kind = c1.radio("Dataset", ["Demo set", "A folder on this server"], key="ds_kind", horizontal=True)
+    kind = c1.radio("Dataset", ["Demo set", "A folder on this server", UPLOADS], key="ds_kind", horizontal=True)
     folder = labels = None
-    if kind != "Demo set":
+    if kind == "A folder on this server":
         folder = c2.text_input("Folder of clips (path on the server)", key="ds_folder")
         labels = c2.text_input("Labels CSV (optional: clip_id,label,…)", key="ds_labels")
     elif not demo_available():
         c2.error("The demo clips are missing from this installation; name a folder of clips instead.")
 
-source = "demo" if kind == "Demo set" else (folder or "").strip()
+source = "demo" if kind == "Demo set" else UPLOADS if kind == UPLOADS else (folder or "").strip()
 if not source:
     st.info("Type the path of a folder that holds your clips.")
     st.stop()
@@ -48,7 +48,7 @@ try:
     lab_path = Path(labels).expanduser() if labels else None
     if lab_path is not None and not lab_path.is_file():
         raise MmvizError(f"No labels file at {labels}.", hint="Leave it empty or type the path of a CSV file.")
-    ds = cached.get_dataset(svc, source, lab_path)
+    ds = uploads_dataset(svc) if kind == UPLOADS else cached.get_dataset(svc, source, lab_path)
 except MmvizError as e:
     ui.error(e)
     st.stop()
