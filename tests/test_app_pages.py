@@ -208,3 +208,26 @@ def test_presentation_mode_hides_the_sidebar_and_keeps_words_apart():
     css = " ".join(h.proto.body for h in p.get("html"))
     assert 'data-testid="stSidebar"' in css and "display: none" in css
     assert not p.get("download_button")  # the clip alone
+
+
+def test_labelled_uploads_open_in_dataset_explorer_and_error_analysis():
+    from mmviz.app_service.backend import cache_dir
+    from mmviz.app_service.datasets import UPLOADS
+    from mmviz.app_service.service import AppService
+    from mmviz.testing.tiny import clip_for
+
+    svc = AppService("tiny", cache_dir())  # the server's cache: what Clip review writes when a labelled upload is analysed
+    for i, (text, lab) in enumerate([("good", 2.0), ("bad", -2.0), ("fine", 1.0), ("awful", -3.0), ("great", 2.5), ("meh", -0.5)]):
+        svc.remember_label(clip_for(svc.runner, 200 + i, duration=2.0, text=text), lab)
+    at = page("dataset_explorer.py")
+    at.run()
+    at.radio(key="ds_kind").set_value(UPLOADS).run()
+    ok(at)
+    table = at.dataframe[0].value
+    assert len(table) == 6 and sorted(table["label"]) == [-3.0, -2.0, -0.5, 1.0, 2.0, 2.5]
+    ds = at.session_state[ui.DATASET]
+    ea = page("error_analysis.py")
+    ea.session_state[ui.DATASET] = ds
+    ea.run()
+    ok(ea)
+    assert UPLOADS in ea.caption[0].value and ea.metric

@@ -28,8 +28,10 @@ def _column(res: ClipAnalysis, title: str, base: ClipAnalysis | None) -> None:
     m = st.columns(4)
     for col, (h, name) in zip(m, HEADS):
         v = getattr(p, h)
-        delta = None if base is None else f"{v - getattr(base.inspection.predictions, h):+.2f}"
-        col.metric(name, f"{v:+.2f}", delta, delta_color="normal" if delta else "off")
+        d = None if base is None else v - getattr(base.inspection.predictions, h)
+        same = d is not None and abs(d) < 0.005
+        col.metric(name, f"{v:+.2f}", None if d is None else ("no change" if same else f"{d:+.2f}"),
+                   delta_color="off" if d is None or same else "normal", delta_arrow="off" if same else "auto")
     st.caption(f"{sentiment_class(p.fused)} · {len(res.features.words)} words")
     wa = res.explanation.word_attributions
     st.markdown(cf.word_attribution_html(wa.words if wa else (), wa.scores if wa else (), wa.standard_error if wa else None),
