@@ -117,6 +117,8 @@ def test_report_export_and_other_pages(page, tmp_path):
     page.get_by_text("Presentation mode").click()
     page.wait_for_selector(T.css(T.PRESENTATION), timeout=LONG)
     shot(page, "presentation", 1100)
+    page.get_by_text("Presentation mode").click()  # presentation mode hides the sidebar: leave it to navigate
+    page.wait_for_selector(T.css(T.REPORT_EXPORT), timeout=LONG)
     goto_page(page, "Error analysis")
     page.wait_for_selector(T.css(T.METRICS), timeout=LONG)
     shot(page, "error_analysis", 2400)

@@ -41,9 +41,22 @@ def open_demo(page) -> None:
     settle(page)
 
 
+def open_options(page, key: str) -> list[str]:
+    """Open the selectbox with widget key ``key``; its option texts (retried: a click during a rerun can be lost)."""
+    box = page.locator(f'{T.css(key)} input[role="combobox"]')
+    for attempt in range(4):
+        box.click() if attempt % 2 == 0 else box.press("ArrowDown")
+        try:
+            page.get_by_role("option").first.wait_for(state="visible", timeout=5_000)
+            return [t.strip() for t in page.get_by_role("option").all_inner_texts()]
+        except Exception:  # noqa: BLE001 - try again, then fail below
+            settle(page)
+    raise AssertionError(f"the selectbox {key} did not open")
+
+
 def pick(page, key: str, option: str) -> None:
     """Choose ``option`` in the selectbox with widget key ``key``."""
-    page.locator(f'{T.css(key)} input[role="combobox"]').click()
+    open_options(page, key)
     page.get_by_role("option", name=option, exact=True).click()
     settle(page)
 
@@ -99,8 +112,7 @@ def test_progress_is_visible_while_an_upload_is_analysed_and_the_label_is_kept(p
 
 def test_picking_a_word_seeks_to_its_exact_time(page):
     open_demo(page)
-    page.locator(f'{T.css("word_jump")} input[role="combobox"]').click()
-    labels = [t.strip() for t in page.get_by_role("option").all_inner_texts()]
+    labels = open_options(page, "word_jump")
     page.keyboard.press("Escape")
     timed = [(float(m.group(1)), lab) for lab in labels if (m := re.match(r"\s*([\d.]+) s · ", lab))]
     t, label = next((t, lab) for t, lab in timed if abs(t - round(t)) > 0.05)  # a word that starts between seconds
