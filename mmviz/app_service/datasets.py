@@ -314,3 +314,21 @@ def _prediction_row(ins: Inspection) -> dict:
     p = ins.predictions
     return {"checkpoint_hash": ins.checkpoint_hash, "pred_fused": p.fused, "pred_text": p.text, "pred_audio": p.audio,
             "pred_visual": p.visual}
+
+
+UPLOADS = "Labelled uploads"
+
+
+def uploads_dataset(svc: AppService, runner: ModelRunner | None = None) -> DatasetView:
+    """The clips users analysed with a label (Clip review's label field), scored as one dataset.
+
+    Why: real clips reach the Dataset explorer and Error analysis without a folder and a CSV on
+    the server. The view is keyed by the list itself, so a newly labelled upload gives a new view.
+    """
+    items = svc.labelled_uploads()
+    if not items:
+        raise MmvizError("No labelled uploads yet.",
+                         hint="In Clip review, type a label (-3 … +3) before you analyse an upload; it is then listed here.")
+    tag = short_hash(*(f"{f.content_hash}-{f.transcript}-{lab}" for f, lab, _ in items), n=8)
+    return score_clips(svc, f"{UPLOADS} ({len(items)} clips, {tag})", [f for f, _, _ in items], [lab for _, lab, _ in items],
+                       runner=runner)

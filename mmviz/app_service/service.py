@@ -11,6 +11,8 @@ is served from disk.
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import os
 import threading
 import uuid
@@ -32,10 +34,35 @@ from mmviz.inference.record import Inspection
 from mmviz.inference.runner import ModelRunner
 from mmviz.progress import scaled
 from mmviz.records.features import ClipFeatures
+from mmviz.records.keys import features_key
+from mmviz.records.modalities import MODALITIES
 from mmviz.records.serialize import load_record
 from mmviz.settings import get_settings
 
 MAX_UPLOAD_MB = 500  # keep in step with .streamlit/config.toml server.maxUploadSize
+LABEL_RANGE = (-3.0, 3.0)  # the MOSI sentiment scale a label is given on
+
+
+def parse_label(text: str | float | None) -> float | None:
+    """The user's optional label: empty → None, else a number on the MOSI scale [-3, 3].
+
+    Why here and not in the page: the CLI-free service is what tests and other front ends call,
+    and the message must be the same wherever a label is typed.
+    """
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    raw = str(text).strip().replace("\u2212", "-")  # a typographic minus is still a minus
+    try:
+        value = float(raw)
+    except ValueError:
+        raise MmvizError(f"The label {raw!r} is not a number.",
+                         hint="Type a sentiment score from -3 (very negative) to +3 (very positive), e.g. 1.5, "
+                              "or leave the label empty.") from None
+    if not math.isfinite(value) or not LABEL_RANGE[0] <= value <= LABEL_RANGE[1]:
+        raise MmvizError(f"The label {raw} is outside the sentiment scale.",
+                         hint="Labels are on the MOSI scale from -3 (very negative) to +3 (very positive); "
+                              "type a number in that range or leave it empty.")
+    return value
 
 
 @dataclass(frozen=True)
@@ -123,6 +150,10 @@ class AppService:
         return Upload(path, Path(filename).name, sha)
 
     def save_sidecar(self, filename: str, data: bytes) -> Path:
+        """Store an uploaded transcript under its hash; text that cannot be read fails here, naming the user's file."""
+        from mmviz.transcript.sidecar import decode_text
+
+        decode_text(data, Path(filename).name)
         sha = hashlib.sha256(data).hexdigest()
         suffix = Path(filename).suffix.lower() if Path(filename).suffix.lower() in (".txt", ".srt", ".vtt", ".json") else ".txt"
         p = self.uploads / f"{sha}{suffix}"
@@ -161,15 +192,22 @@ class AppService:
         return ClipAnalysis(feats, ins, expl, media_path=media_path, label=label, decisive_span=decisive_span)
 
     def upload_features(self, up: Upload, *, transcript: str | None = None, sidecar: Path | None = None, asr: bool = False,
-                        progress=None) -> ClipFeatures:
-        """Features of an uploaded clip; a file that cannot be read is deleted at once (it would only fill the disk)."""
+                        sidecar_name: str | None = None, progress=None) -> ClipFeatures:
+        """Features of an uploaded clip; a file that cannot be read is deleted at once (it would only fill the disk).
+
+        sidecar_name: the name the user gave the transcript file; an error about it names that
+        file, never the hashed name it is stored under.
+        """
         try:
             return self.features(up.path, filename=up.filename, transcript=transcript, sidecar=sidecar, asr=asr, progress=progress)
-        except MmvizError:
+        except MmvizError as e:
             for p in (up.path, sidecar):
                 if p is not None and Path(p).parent == self.uploads:
                     Path(p).unlink(missing_ok=True)
-            raise
+            names = {up.path.name: up.filename, str(up.path): up.filename}
+            if sidecar is not None:
+                names |= {Path(sidecar).name: sidecar_name or "the transcript file", str(sidecar): sidecar_name or "the transcript file"}
+            raise _renamed(e, names) from None
 
     def analyze_upload(self, up: Upload, *, transcript: str | None = None, sidecar: Path | None = None, asr: bool = False,
                        label: float | None = None, progress=None) -> ClipAnalysis:
@@ -273,15 +311,26 @@ class AppService:
 
     # ---- counterfactuals (on demand, under the runner's lock)
     def counterfactual(self, feats: ClipFeatures, kind: str, *, modality: str = "audio", span=(0.0, 1.0),
-                       shift: float = 0.5, other: ClipFeatures | None = None) -> tuple[CounterfactualResult, Inspection]:
-        """One changed input (drop / mask / shift / swap) and the model's new prediction."""
+                       shift: float = 0.5, other: ClipFeatures | None = None,
+                       modalities: tuple[str, ...] = MODALITIES) -> tuple[CounterfactualResult, Inspection]:
+        """One changed input (drop / mask / shift / swap) and the model's new prediction.
+
+        modalities: which modalities a "mask" removes inside ``span`` (default all three).
+        """
         from mmviz.explain import mask_span, shift_audio, swap_modality, without
 
         base = self.inspection(feats).predictions.fused
         if kind == "drop":
             changed, name, details = without(feats, (modality,)), f"drop {modality}", {"modality": modality}
         elif kind == "mask":
-            changed, name, details = mask_span(feats, *span), f"mask {span[0]:.1f}–{span[1]:.1f} s", {"span": list(span)}
+            modalities = tuple(modalities)
+            bad = [m for m in modalities if m not in MODALITIES]
+            if bad or not modalities:
+                raise MmvizError(f"Cannot mask {', '.join(bad) or 'no modality'}.", hint=f"Pick one of: {', '.join(MODALITIES)}.")
+            what = "" if set(modalities) == set(MODALITIES) else " ".join(modalities) + " "
+            changed = mask_span(feats, *span, modalities=modalities)
+            name = f"mask {what}{span[0]:.2f}–{span[1]:.2f} s"
+            details = {"span": [float(span[0]), float(span[1])], "modalities": list(modalities)}
         elif kind == "shift":
             changed, name, details = shift_audio(feats, shift), f"shift audio {shift:+.1f} s", {"seconds": shift}
         elif kind == "swap":
@@ -297,6 +346,61 @@ class AppService:
         return CounterfactualResult(name, kind, fused, fused - base, details), ins
 
 
+    def mask_modality(self, feats: ClipFeatures, modality: str, span: tuple[float, float]) -> tuple[CounterfactualResult, Inspection]:
+        """One modality (text, audio or visual) masked over ``span`` seconds: the "mask" counterfactual,
+        limited to that modality (audio/visual steps become unmeasured, words inside are removed)."""
+        return self.counterfactual(feats, "mask", span=span, modalities=(modality,))
+
+    # ---- what-if: the same clip with an edited transcript (LIT's datapoint editor)
+    def what_if_transcript(self, feats: ClipFeatures, text: str, progress=None) -> ClipAnalysis:
+        """The clip with ``text`` as its transcript, analysed through the store (cached by its features key).
+
+        Audio and video are the clip's own; words keep their times where the edit keeps the word
+        count, else they are spread over the voiced steps as a typed transcript is.
+        """
+        from mmviz.features.transcript_edit import edit_transcript
+
+        edited = edit_transcript(feats, text)
+        key = "edit-" + features_key(edited)
+        if not self.store.features_path(edited.content_hash, key).exists():
+            self.store.put_features(edited, key)  # so a saved explanation of the edit reopens
+        return self.analyze(edited, progress=progress)
+
+    # ---- labelled uploads (a dataset of the clips users analysed with a label)
+    @property
+    def labels_file(self) -> Path:
+        return self.cache / "app" / "labelled_uploads.jsonl"
+
+    def remember_label(self, feats: ClipFeatures, label: float, media_path: str | None = None) -> None:
+        """Record that this upload (these features) carries ``label``; "Labelled uploads" in the
+        Dataset explorer and Error analysis read this list. The features are kept in the store."""
+        key = "labelled-" + features_key(feats)
+        if not self.store.features_path(feats.content_hash, key).exists():
+            self.store.put_features(feats, key)
+        entry = {"clip_id": feats.clip_id, "content_hash": feats.content_hash, "features": key, "label": float(label),
+                 "path": media_path or ""}
+        with self._lock, open(self.labels_file, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def labelled_uploads(self) -> list[tuple[ClipFeatures, float, str]]:
+        """(features, label, media path) of every labelled upload; the latest label of a clip wins."""
+        if not self.labels_file.exists():
+            return []
+        latest: dict[str, dict] = {}
+        for line in self.labels_file.read_text(encoding="utf-8").splitlines():
+            try:
+                e = json.loads(line)
+                latest[e["features"]] = e
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn line from a crash: skip it
+        out = []
+        for e in latest.values():
+            feats = self.store.get_features(e["content_hash"], e["features"])
+            if feats is not None:
+                out.append((feats, float(e["label"]), str(e.get("path") or "")))
+        return out
+
+
 @dataclass(frozen=True)
 class ClipComparison:
     """One clip under checkpoints A and B (what the Compare page lays out)."""
@@ -306,6 +410,17 @@ class ClipComparison:
     attention_a: object
     attention_b: object
     diff: dict
+
+
+def _renamed(e: MmvizError, names: dict[str, str]) -> MmvizError:
+    """The same error with the hashed names of stored uploads replaced by the names the user gave."""
+    msg, hint = e.message, e.hint
+    for internal, shown in sorted(names.items(), key=lambda kv: -len(kv[0])):  # full paths before bare names
+        msg = msg.replace(internal, shown)
+        hint = hint.replace(internal, shown) if hint else hint
+    out = type(e).__new__(type(e))
+    MmvizError.__init__(out, msg, hint=hint)
+    return out
 
 
 def _write_once(path: Path, data: bytes) -> None:

@@ -11,9 +11,13 @@ from mmviz.explain.analysis import ClipAnalysis
 #: st.session_state keys (one place, so pages agree)
 RESULT = "clip_result"  # ClipAnalysis the user is looking at
 ERROR = "clip_error"  # last user-facing error message (str)
+FAILED = "clip_failed"  # name of what the last error was about (the earlier result stays, named apart)
+WHAT_IF = "what_if"  # (key of the analysis it edits, ClipAnalysis of the edited transcript)
 SEEK = "seek"  # player position, seconds
 OPEN = "open_request"  # dict set by another page: open this clip in Clip review
-CFS = "cf_results"  # counterfactuals run on the current clip
+CFS = "cf_results"  # (CounterfactualResult, Predictions) of the counterfactuals run on the current clip
+CF_LAST = "_cf_last"  # index in CFS of the latest one (laid beside the original)
+CF_NOTE = "_cf_note"  # a message about the last click (e.g. "already in the chart")
 DATASET = "dataset_view"  # DatasetView open in the Dataset explorer (Error analysis and Reports read it)
 METRICS = "dataset_metrics"  # metrics of that dataset (dict)
 DATASETS = "_datasets"  # this user's memo of scored datasets
@@ -31,9 +35,11 @@ def current() -> ClipAnalysis | None:
 def set_current(res: ClipAnalysis) -> None:
     if st.session_state.get(RESULT) is None or st.session_state[RESULT].key != res.key:
         st.session_state[CFS] = []
+        st.session_state.pop(CF_LAST, None)
         st.session_state[SEEK] = 0.0
     st.session_state[RESULT] = res
     st.session_state.pop(ERROR, None)
+    st.session_state.pop(FAILED, None)
 
 
 def safe(text) -> str:

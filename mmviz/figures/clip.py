@@ -47,10 +47,12 @@ def _col(feats: ClipFeatures, which: str, names: tuple[str, ...]):
 
 
 def timeline(feats: ClipFeatures, expl: Explanation, *, decisive_span: tuple[float, float] | None = None,
-             cursor: float | None = None) -> go.Figure:
+             cursor: float | None = None, font_size: int | None = None) -> go.Figure:
     """Stacked tracks on the clip's clock: loudness, pitch, face, words, attribution and attention per modality.
 
     decisive_span: planted ground truth of a demo clip (drawn and labelled as "planted").
+    font_size: larger text for presentation mode (tracks grow with it). Word labels alternate
+        above and below their marker so neighbouring words never run together.
     """
     tracks = []
     loud = _col(feats, "audio", ("rms_db", "loudness_db", "loudness", "rms"))
@@ -80,11 +82,12 @@ def timeline(feats: ClipFeatures, expl: Explanation, *, decisive_span: tuple[flo
             mids = [(w.start + w.end) / 2 for w in ws]
             scores = np.asarray(wa.scores) if wa is not None and len(wa.scores) == len(ws) else np.zeros(len(ws))
             fig.add_trace(go.Scatter(
-                x=mids, y=[0] * len(ws), mode="markers+text", text=[html.escape(w.text) for w in ws], textposition="top center",
+                x=mids, y=[0] * len(ws), mode="markers+text", text=[html.escape(w.text) for w in ws],
+                textposition=["top center" if k % 2 == 0 else "bottom center" for k in range(len(ws))],
                 marker=dict(size=10, color=scores, colorscale="RdBu", cmid=0, symbol=["circle-open" if w.estimated else "circle" for w in ws]),
                 customdata=[[w.start, w.end] for w in ws], name="words",
                 hovertemplate="%{text}<br>%{customdata[0]:.2f}–%{customdata[1]:.2f} s<extra></extra>"), row=i, col=1)
-            fig.update_yaxes(visible=False, range=[-0.5, 1.5], row=i, col=1)
+            fig.update_yaxes(visible=False, range=[-1.5, 1.5], row=i, col=1)
         else:
             fig.add_trace(go.Bar(x=tr[2], y=tr[3], name=tr[1], marker_color=COLORS.get(tr[4], "#888"),
                                  hovertemplate="%{x:.2f} s: %{y:.3f}<extra></extra>"), row=i, col=1)
@@ -93,9 +96,12 @@ def timeline(feats: ClipFeatures, expl: Explanation, *, decisive_span: tuple[flo
                       annotation_text="planted decisive span", annotation_position="top left", row="all", col=1)
     if cursor is not None:
         fig.add_vline(x=cursor, line_color="red", line_dash="dot")
-    fig.update_layout(**LAYOUT, height=110 * n + 60, showlegend=False, clickmode="event+select", bargap=0)
+    scale = (font_size or 12) / 12
+    fig.update_layout(**LAYOUT, height=int((110 * n + 60) * scale), showlegend=False, clickmode="event+select", bargap=0)
+    if font_size:
+        fig.update_layout(font=dict(size=font_size))
     fig.update_xaxes(title_text="clip time (s)", range=[0, max(feats.duration, 0.1)], row=n, col=1)
-    fig.update_annotations(font_size=11)
+    fig.update_annotations(font_size=int(11 * scale))
     return fig
 
 
@@ -203,15 +209,41 @@ def contribution_bars(expl: Explanation) -> go.Figure:
     return fig
 
 
+SCALE = (-3.0, 3.0)  # the sentiment scale every prediction of the model lies on
+
+
+def unique_counterfactuals(cfs) -> list[CounterfactualResult]:
+    """The counterfactuals in order with repeats left out (same kind, same details: the same question)."""
+    seen, out = set(), []
+    for c in cfs:
+        key = (c.kind, c.name, repr(sorted((c.details or {}).items())))
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
 def counterfactual_bars(original: float, cfs: Counterfactuals | tuple[CounterfactualResult, ...] | list) -> go.Figure:
-    """The fused prediction of the clip as it is and of each changed input."""
-    cfs = list(cfs)
-    names = ["original"] + [c.name for c in cfs]
-    vals = [original] + [c.fused for c in cfs]
-    fig = go.Figure(go.Bar(x=vals, y=[html.escape(n) for n in names], orientation="h",
-                           marker_color=["#B279A2"] + ["#72B7B2"] * len(cfs), text=[f"{v:+.2f}" for v in vals], textposition="auto"))
-    fig.update_layout(**LAYOUT, height=120 + 30 * len(names), title="Counterfactual predictions (fused score)",
-                      xaxis=dict(range=[-3.2, 3.2]), yaxis=dict(autorange="reversed"))
+    """The fused prediction of the clip as it is and of each changed input, one numbered bar each.
+
+    Why numbered, deduplicated and on a fixed axis: the chart is built up by clicks; every bar
+    must name what was done to the input, a repeated click must not add (or stack) a second bar,
+    and the axis is the model's sentiment scale so bars stay comparable as the list grows.
+    """
+    cfs = unique_counterfactuals(cfs)
+    names = ["original clip"] + [f"{i}. {c.name}" for i, c in enumerate(cfs, start=1)]
+    vals = [float(original)] + [float(c.fused) for c in cfs]
+    text = [f"{original:+.2f}"] + [f"{c.fused:+.2f} (Δ {c.delta:+.2f})" for c in cfs]
+    lo, hi = SCALE
+    fig = go.Figure(go.Bar(x=[min(max(v, lo), hi) for v in vals], y=[html.escape(n) for n in names], orientation="h",
+                           marker_color=["#B279A2"] + ["#72B7B2"] * len(cfs), text=text, textposition="outside",
+                           cliponaxis=False, customdata=vals, hovertemplate="%{y}: %{customdata:+.3f}<extra></extra>"))
+    fig.add_vline(x=float(original), line_dash="dot", line_color="#B279A2")
+    fig.update_layout(**{**LAYOUT, "margin": dict(l=20, r=90, t=40, b=40)}, height=120 + 32 * len(names),
+                      title="Counterfactual predictions (fused score; dotted line: the original clip)", barmode="group",
+                      xaxis=dict(range=[lo - 0.2, hi + 0.2], fixedrange=True, zeroline=True, zerolinewidth=2,
+                                 title="fused score (−3 negative … +3 positive)"),
+                      yaxis=dict(autorange="reversed", automargin=True, type="category"))
     return fig
 
 

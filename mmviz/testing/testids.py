@@ -23,6 +23,12 @@ PRESENTATION = "presentation"
 NOTES_FORM = "notes-form"
 NOTES_LIST = "notes-list"
 
+ANALYSIS_PROGRESS = "analysis-progress"  # the stage text and bar of a running analysis
+LABEL_ERROR = "label-error"  # the message under an invalid label
+CF_BESIDE = "cf-beside"  # the latest counterfactual beside the original, head by head
+WHAT_IF = "what-if"  # the transcript editor
+WHAT_IF_COMPARE = "what-if-compare"  # original and edited analyses side by side
+
 #: every view of Clip review that must be on screen once a clip is analysed
 CLIP_VIEWS = (PREDICTION_CARD, VIDEO_PLAYER, TIMELINE, ATTENTION, FUSION, CONTRIBUTIONS, WORDS, COUNTERFACTUALS, CLIP_MAP)
 

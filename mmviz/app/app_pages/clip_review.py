@@ -7,9 +7,13 @@ import math
 import pandas as pd
 import streamlit as st
 
+from mmviz.app.app_pages.clip_sections.counterfactuals import counterfactual_section
+from mmviz.app.app_pages.clip_sections.player import player
+from mmviz.app.app_pages.clip_sections.run import RECORDING, error_section, run_analysis
+from mmviz.app.app_pages.clip_sections.what_if import what_if_section
 from mmviz.app_service import cached, ui
 from mmviz.app_service.datasets import cached_dataset, dataset_features, demo_rows
-from mmviz.app_service.service import MAX_UPLOAD_MB
+from mmviz.app_service.service import MAX_UPLOAD_MB, parse_label
 from mmviz.errors import MmvizError
 from mmviz.explain.analysis import ClipAnalysis
 from mmviz.explain.record import ExplainSettings
@@ -18,37 +22,10 @@ from mmviz.features.utterances import utterance_offset
 from mmviz.figures import clip as cf
 from mmviz.figures import dataset as dfig
 from mmviz.figures.recording import recording_timeline
-from mmviz.records.modalities import MODALITIES
 from mmviz.records.sentiment import sentiment_class
 
 st.title("Clip review")
 svc = cached.service_or_stop()
-RECORDING = "recording_result"  # RecordingAnalysis of a long upload; the current clip is one of its utterances
-
-
-def run_analysis(fn, label: str) -> None:
-    """Run one analysis with visible progress; a user-facing error keeps the earlier result."""
-    with st.status(label, expanded=False) as status:
-        bar = st.progress(0.0)
-
-        def progress(stage: str, frac: float) -> None:
-            bar.progress(min(max(float(frac), 0.0), 1.0), text=str(stage))
-
-        try:
-            res = fn(progress)
-        except MmvizError as e:
-            st.session_state[ui.ERROR] = str(e)
-            status.update(label="Could not analyse this clip", state="error")
-            return
-        if isinstance(res, RecordingAnalysis):  # a long upload: show its first utterance under the recording
-            st.session_state[RECORDING] = res
-            st.session_state.pop(f"utterance-{res.key}", None)  # the picker starts at the first utterance
-            ui.set_current(res.utterances[0])
-            status.update(label=f"Analysed {ui.plain(res.features.clip_id)} in {len(res.utterances)} utterances", state="complete")
-            return
-        st.session_state.pop(RECORDING, None)
-        ui.set_current(res)
-        status.update(label=f"Analysed {ui.plain(res.features.clip_id)}", state="complete")
 
 
 # ---- a clip opened from another page
@@ -63,7 +40,7 @@ if req is not None:
         label = float(label) if isinstance(label, (int, float)) and math.isfinite(label) else None
         return svc.analyze(feats, media_path=(req.get("path") or None), label=label, decisive_span=span, progress=progress)
 
-    run_analysis(_open, f"Opening {ui.plain(req.get('clip_id', 'clip'))}…")
+    run_analysis(_open, f"Opening {ui.plain(req.get('clip_id', 'clip'))}…", name=str(req.get("clip_id", "clip")))
 
 # ---- inputs
 with st.container(key="clip-input", border=True):
@@ -74,19 +51,33 @@ with st.container(key="clip-input", border=True):
         transcript = st.text_area("Transcript (optional; otherwise a sidecar file, or none)", key="transcript", height=80)
         sidecar = st.file_uploader("Transcript sidecar (.txt / .srt / .vtt, optional)", key="sidecar", type=["txt", "srt", "vtt"])
         asr = st.checkbox("Without a transcript, recognise the speech offline (pocketsphinx, English)", value=True, key="asr")
-        if st.button("Analyse upload", key="analyse", type="primary", disabled=up is None):
-            def _upload(progress, up=up, transcript=transcript, sidecar=sidecar, asr=asr):
+        label_text = st.text_input("Label (optional): the clip's sentiment from −3 (very negative) to +3 (very positive)",
+                                   key="upload_label", placeholder="e.g. 1.5; leave empty if unknown",
+                                   help="Shown beside the prediction and kept with the analysis; labelled uploads can be "
+                                        "opened as a dataset (Dataset explorer → Labelled uploads) for error analysis.")
+        try:
+            label = parse_label(label_text)
+            label_ok = True
+        except MmvizError as e:
+            label, label_ok = None, False
+            with st.container(key="label-error"):
+                ui.error(e)
+        if st.button("Analyse upload", key="analyse", type="primary", disabled=up is None or not label_ok):
+            def _upload(progress, up=up, transcript=transcript, sidecar=sidecar, asr=asr, label=label):
                 saved = svc.save_upload(up.name, up.getvalue())
                 sc = svc.save_sidecar(sidecar.name, sidecar.getvalue()) if sidecar is not None else None
-                feats = svc.upload_features(saved, transcript=transcript.strip() or None, sidecar=sc, asr=asr, progress=progress)
+                feats = svc.upload_features(saved, transcript=transcript.strip() or None, sidecar=sc, asr=asr,
+                                            sidecar_name=sidecar.name if sidecar is not None else None, progress=progress)
                 if svc.reads_whole(feats):
-                    res = svc.analyze(feats, media_path=str(saved.path), progress=progress)
+                    res = svc.analyze(feats, media_path=str(saved.path), label=label, progress=progress)
+                    if label is not None:
+                        svc.remember_label(feats, label, str(saved.path))
                 else:  # longer than the model reads: every utterance analysed whole, never a silent cut
-                    res = svc.analyze_recording(feats, media_path=str(saved.path), progress=progress)
+                    res = svc.analyze_recording(feats, media_path=str(saved.path), label=label, progress=progress)
                 svc.limiter.maybe_evict()
                 return res
 
-            run_analysis(_upload, "Analysing the upload…")
+            run_analysis(_upload, "Analysing the upload…", name=up.name)
     with c2:
         try:
             demo = demo_rows()
@@ -103,11 +94,9 @@ with st.container(key="clip-input", border=True):
                                  type=["json", "npz"], accept_multiple_files=True)
         if st.button("Open saved analysis", key="open_saved", disabled=not saved):
             run_analysis(lambda progress, saved=saved: svc.open_uploaded_record([(f.name, f.getvalue()) for f in saved]),
-                         "Opening the saved analysis…")
+                         "Opening the saved analysis…", name=", ".join(f.name for f in saved))
 
-if ui.ERROR in st.session_state:
-    with st.container(key="clip-error"):
-        ui.error(st.session_state[ui.ERROR])
+error_section()  # stops the page when an error follows an earlier result (that result is one click away)
 
 res = ui.current()
 if res is None:
@@ -192,13 +181,13 @@ left, right = st.columns([2, 3])
 with left:
     with st.container(key="video-player"):
         if res.media_path and "utterance" in feats.settings:  # an utterance: play its part of the recording
-            st.video(res.media_path, start_time=int(offset + seek), end_time=int(offset + feats.duration + 0.999))
+            player(res.media_path, offset + seek, offset + feats.duration)
         elif res.media_path:
-            st.video(res.media_path, start_time=int(seek))
+            player(res.media_path, seek)
         else:
             st.info("No media file for this clip (synthetic features).")
         where = f" ({offset + seek:.1f} s into the recording)" if "utterance" in feats.settings else ""
-        st.caption(f"Player position: {seek:.1f} s{where}. Click the timeline or pick a word to jump.")
+        st.caption(f"Player starts at {seek:.2f} s{where}. Click the timeline or pick a word to jump.")
     if feats.words:
         labels = [f"{w.start:5.2f} s · {w.text}" for w in feats.words]
         choice = st.selectbox("Jump to word", ["—"] + labels, key="word_jump")
@@ -289,37 +278,8 @@ with st.container(key="word-attributions", border=True):
             run_analysis(_reexplain, "Re-explaining the words…")
             st.rerun()
 
-with st.container(key="counterfactuals", border=True):
-    st.subheader("Counterfactuals", anchor=False)
-    cols = st.columns(4)
-    cfs = st.session_state.setdefault(ui.CFS, [])
-    try:
-        with cols[0]:
-            mod = st.selectbox("Modality", MODALITIES, key="cf_mod")
-            if st.button("Drop it", key="cf_drop"):
-                cfs.append(svc.counterfactual(feats, "drop", modality=mod)[0])
-        with cols[1]:
-            d = max(feats.duration, 0.2)
-            span = st.slider("Span (s)", 0.0, d, (d / 3, 2 * d / 3), key="cf_span")
-            if st.button("Mask span", key="cf_mask"):
-                cfs.append(svc.counterfactual(feats, "mask", span=span)[0])
-        with cols[2]:
-            sh = st.slider("Shift audio (s)", -2.0, 2.0, 0.5, 0.1, key="cf_shift")
-            if st.button("Shift", key="cf_shift_btn"):
-                cfs.append(svc.counterfactual(feats, "shift", shift=sh)[0])
-        with cols[3]:
-            ds = cached_dataset(svc, "demo")
-            others = [c for c in ds.table["clip_id"].astype(str) if c != feats.clip_id] if ds is not None else []
-            other = st.selectbox("Swap audio+visual with", others, key="cf_other") if others else None
-            if st.button("Swap", key="cf_swap", disabled=other is None):
-                row = ds.table[ds.table["clip_id"].astype(str) == other].iloc[0]
-                of = dataset_features(svc, row)
-                for mm in ("audio", "visual"):
-                    cfs.append(svc.counterfactual(feats, "swap", modality=mm, other=of)[0])
-    except MmvizError as e:
-        ui.error(e)
-    shown = list(ex.counterfactuals or ()) + cfs
-    ui.chart(cf.counterfactual_bars(p.fused, shown), key="cf_chart")
+what_if_section(svc, res)
+counterfactual_section(svc, res)
 
 with st.container(key="clip-map", border=True):
     st.subheader("Where this clip sits in the dataset", anchor=False)

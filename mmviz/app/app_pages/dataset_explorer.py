@@ -12,14 +12,14 @@ import streamlit as st
 
 from mmviz.app import page_path
 from mmviz.app_service import cached, ui
-from mmviz.app_service.datasets import demo_available
+from mmviz.app_service.datasets import UPLOADS, demo_available, uploads_dataset
 from mmviz.app_service.view_extras import alignment_table, similar_clips, slice_store, slice_table, view_slice_metrics
 from mmviz.data.table import column
 from mmviz.errors import MmvizError
 from mmviz.figures import dataset as dfig
 
 DEMO, FOLDER = "Demo set", "A folder on this server"
-SOURCES = [DEMO, FOLDER]  # the dataset sources offered (a page may add one: keep DEMO first)
+SOURCES = [DEMO, FOLDER, UPLOADS]  # the dataset sources offered (a page may add one: keep DEMO first)
 TABLE_COLS = ("clip_id", "label", "pred_fused", "pred_text", "pred_audio", "pred_visual", "abs_error", "model_dominant",
               "model_conflict", "planted_modality", "planted_conflict", "loudest_head", "heads_disagree", "duration",
               "transcript_source")
@@ -69,7 +69,7 @@ with st.container(key="dataset-source", border=True):
     elif not demo_available():
         c2.error("The demo clips are missing from this installation; name a folder of clips instead.")
 
-source = "demo" if kind == DEMO else (folder or "").strip()
+source = "demo" if kind == DEMO else UPLOADS if kind == UPLOADS else (folder or "").strip()
 if not source:
     st.info("Type the path of a folder that holds your clips.")
     st.stop()
@@ -77,7 +77,7 @@ try:
     lab_path = Path(labels).expanduser() if labels else None
     if lab_path is not None and not lab_path.is_file():
         raise MmvizError(f"No labels file at {labels}.", hint="Leave it empty or type the path of a CSV file.")
-    ds = cached.get_dataset(svc, source, lab_path)
+    ds = uploads_dataset(svc) if kind == UPLOADS else cached.get_dataset(svc, source, lab_path)
 except MmvizError as e:
     ui.error(e)
     st.stop()

@@ -5,13 +5,20 @@ from __future__ import annotations
 import streamlit as st
 
 from mmviz.app_service import cached, ui
-from mmviz.figures import clip as cf
-from mmviz.records.sentiment import sentiment_class
+from mmviz.app.app_pages.clip_sections.presentation import presentation
 from mmviz.report import clip_report, dataset_report
 
 st.title("Reports")
 svc = cached.service_or_stop()
 res = ui.current()
+
+st.toggle("Presentation mode", key=ui.PRESENT, help="The clip alone, in large type, without the sidebar (turn it off here).")
+if st.session_state.get(ui.PRESENT):
+    if res is None:
+        st.info("Open a clip in Clip review first.")
+    else:
+        presentation(res)
+    st.stop()
 
 with st.container(key="report-export", border=True):
     st.subheader("Export an HTML report", anchor=False)
@@ -34,29 +41,3 @@ with st.container(key="report-export", border=True):
             doc = dataset_report(ds.table, ds.metrics, svc.provenance() | {"checkpoint hash": ds.checkpoint_hash}, ds.source)
             st.download_button("Download dataset report", doc.encode(), key="dl_dataset", file_name="mmviz-dataset.html", mime="text/html")
 
-st.toggle("Presentation mode", key=ui.PRESENT)
-if st.session_state.get(ui.PRESENT):
-    if res is None:
-        st.info("Open a clip in Clip review first.")
-        st.stop()
-    # static CSS only: no user text in here
-    st.markdown("<style>.st-key-presentation p, .st-key-presentation div{font-size:1.35rem} "
-                ".st-key-presentation h2{font-size:2.6rem}</style>", unsafe_allow_html=True)
-    ins, ex, f = res.inspection, res.explanation, res.features
-    with st.container(key="presentation", border=True):
-        st.header(f"{ui.plain(f.clip_id)}: {sentiment_class(ins.predictions.fused)} ({ins.predictions.fused:+.2f})", anchor=False)
-        if ex.verdict is not None:
-            st.markdown(f"**{ex.verdict.kind.capitalize()}.** {ui.plain(ex.verdict.text)}")
-        l, r = st.columns([3, 2])
-        with l:
-            fig = cf.timeline(f, ex, decisive_span=res.decisive_span)
-            fig.update_layout(font=dict(size=16))
-            ui.chart(fig, key="pres_tl")
-        with r:
-            if res.media_path:
-                st.video(res.media_path)
-            fig = cf.contribution_bars(ex)
-            fig.update_layout(font=dict(size=16), height=340)
-            ui.chart(fig, key="pres_contrib")
-            wa = ex.word_attributions
-            st.markdown(cf.word_attribution_html(wa.words if wa else (), wa.scores if wa else ()), unsafe_allow_html=True)  # escaped

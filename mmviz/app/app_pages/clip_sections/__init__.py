@@ -1,0 +1,1 @@
+"""Sections of the Clip review page, one small module each (the page wires them together)."""
