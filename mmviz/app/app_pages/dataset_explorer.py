@@ -66,7 +66,7 @@ with st.container(key="dataset-source", border=True):
     if kind == FOLDER:
         folder = c2.text_input("Folder of clips (path on the server)", key="ds_folder")
         labels = c2.text_input("Labels CSV (optional: clip_id,label,…)", key="ds_labels")
-    elif not demo_available():
+    elif kind == DEMO and not demo_available():
         c2.error("The demo clips are missing from this installation; name a folder of clips instead.")
 
 source = "demo" if kind == DEMO else UPLOADS if kind == UPLOADS else (folder or "").strip()
