@@ -162,7 +162,7 @@ def main() -> None:
                     help="also the planted-phrase row over every demo clip with a phrase (not only text-decisive)")
     ap.add_argument("--mosi-start", type=int, default=0, help="first MOSI dev sentence (file order)")
     ap.add_argument("--mosi-limit", type=int, default=0, help="only N MOSI dev sentences from --mosi-start (0 = all 225)")
-    ap.add_argument("--word-random-orders", type=int, default=10, help="random deletion orders per sentence")
+    ap.add_argument("--word-random-orders", type=int, default=6, help="random deletion orders per sentence")
     ap.add_argument("--word-results", default="", help="append per-sentence MOSI records to this JSON-lines file")
     ap.add_argument("--word-summary", nargs="+", default=None,
                     help="only print the MOSI rows from per-sentence JSON-lines files of earlier chunked runs")

@@ -14,8 +14,10 @@ the largest |score| belongs to that phrase.
 * each order deletes words cumulatively **with the attribution's own removal** (``"drop"``:
   the words' tokens are taken out of the token sequence, exactly the coalitions the Shapley
   game evaluates), audio and video as the clip has them (none here).
-* curve ``g_k = s * f(sentence without its first k words)``, k = 0..n; score of an order =
-  area over the curve ``AOPC = mean_{k=1..n} (g_0 - g_k)``: how far the deletions moved the
+* curve ``g_k = s * f(sentence without its first k words)``, k = 0..n (for sentences over 10
+  words, k at every 10 % of the words: 10 points, so a long sentence costs no more passes per
+  order than a 10-word one); score of an order = area over the curve
+  ``AOPC = mean over the points k > 0 of (g_0 - g_k)``: how far the deletions moved the
   score against the prediction (higher = the order found the supporting words first). Every
   order starts at f(all) and ends at f(no words), so the areas are comparable within a
   sentence without any normalisation.
@@ -49,6 +51,7 @@ from mmviz.records.features import ClipFeatures, MediaInfo, Word
 
 MIN_DIRECTION = 0.1  # |f(all words)| below this: the prediction has no direction (excluded)
 WORDS_MATTER = 0.1  # |f(all) - f(none)| below this: words barely move the score (reported apart)
+CURVE_POINTS = 10  # deletion curve measured after every word up to this many words, else at every 10 % of them
 
 
 def planted_phrase(transcript: str) -> tuple[int, ...]:
@@ -81,6 +84,14 @@ def text_clip(i: int, text: str) -> ClipFeatures:
     return ClipFeatures(f"mosi_dev_{i}", hashlib.sha256(text.encode()).hexdigest(), None, None, ws, "typed", media, {})
 
 
+def deletion_points(n: int, max_points: int = CURVE_POINTS) -> np.ndarray:
+    """Numbers of deleted words at which the curve is measured: every k up to ``max_points`` words, else
+    ``max_points`` evenly spaced shares of the sentence (10 %, 20 %, …, 100 %), 0 first."""
+    if n <= max_points:
+        return np.arange(n + 1)
+    return np.unique(np.concatenate([[0], np.round(np.arange(1, max_points + 1) * n / max_points).astype(int)]))
+
+
 def excluded(n_words: int, prediction: float) -> str:
     """Why a sentence is left out of the deletion check ("" when it is kept): the stated rule, nothing else."""
     if n_words < 2:
@@ -107,15 +118,15 @@ def deletion_record(ctx: ClipContext, wa, rng: np.random.Generator, n_random: in
     s = float(np.sign(f_all))
     score = np.asarray(wa.scores, dtype=np.float64)[game.players]
     orders = [np.argsort(-s * score, kind="stable")] + [rng.permutation(n) for _ in range(n_random)]
+    ks = deletion_points(n)  # (P,) words deleted at each point of the curve, 0 first
     masks = []
     for o in orders:
-        keep = np.ones(n, dtype=bool)
-        masks.append(keep.copy())
-        for j in o:
-            keep[j] = False
-            masks.append(keep.copy())
-    f = game.values(np.asarray(masks)).reshape(len(orders), n + 1)
-    g = s * f  # (orders, n + 1)
+        for k in ks:
+            keep = np.ones(n, dtype=bool)
+            keep[o[:k]] = False
+            masks.append(keep)
+    f = game.values(np.asarray(masks)).reshape(len(orders), len(ks))
+    g = s * f  # (orders, P)
     aopc = (g[:, :1] - g[:, 1:]).mean(1)  # (orders,)
     rand = aopc[1:]
     return rec | {"excluded": "", "direction": s, "aopc": float(aopc[0]), "aopc_random": float(rand.mean()),
