@@ -164,6 +164,8 @@ def main() -> None:
     ap.add_argument("--mosi-limit", type=int, default=0, help="only N MOSI dev sentences from --mosi-start (0 = all 225)")
     ap.add_argument("--word-random-orders", type=int, default=6, help="random deletion orders per sentence")
     ap.add_argument("--word-results", default="", help="append per-sentence MOSI records to this JSON-lines file")
+    ap.add_argument("--value-cache", default="",
+                    help="file remembering word-coalition scores, so a sentence cut off by a time limit resumes")
     ap.add_argument("--word-summary", nargs="+", default=None,
                     help="only print the MOSI rows from per-sentence JSON-lines files of earlier chunked runs")
     ap.add_argument("--shared-dir", default=str(REPO.parent / "shared"))

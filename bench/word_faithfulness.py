@@ -135,6 +135,44 @@ def deletion_record(ctx: ClipContext, wa, rng: np.random.Generator, n_random: in
                   "curve": [float(v) for v in f[0]], "words_matter": abs(f_all - f_none) >= WORDS_MATTER}
 
 
+def install_value_cache(path: str | Path, checkpoint_hash: str, piece: int = 16) -> None:
+    """Remember every word-coalition value on disk, so a sentence cut off by a run's time limit resumes.
+
+    Bench only: wraps ``WordGame.values`` (deterministic: the same kept tokens, removal, audio/video
+    and checkpoint give the same score) and evaluates new coalitions in pieces of ``piece``, each
+    appended to ``path`` as soon as it is computed. The attribution and the deletion curves are
+    exactly what they would be without it; only repeated work is skipped.
+    """
+    from mmviz.explain.word_shapley import WordGame
+
+    path = Path(path)
+    cache: dict[str, float] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            k, _, v = line.partition(" ")
+            if v:
+                cache[k] = float(v)
+    orig = WordGame.values
+
+    def values(self, coalitions):
+        c = np.asarray(coalitions, dtype=bool).reshape(-1, self.n)
+        av = self.ctx.x
+        base = hashlib.sha1(self.token_ids.tobytes() + self.removal.encode() + checkpoint_hash.encode()
+                            + av.audio.cpu().numpy().tobytes() + av.visual.cpu().numpy().tobytes()).hexdigest()[:20]
+        keys = [base + np.packbits(row).tobytes().hex() for row in c]
+        todo = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in cache}.values())  # first of each new key
+        for start in range(0, len(todo), piece):
+            idx = todo[start : start + piece]
+            vals = orig(self, c[idx])
+            with open(path, "a") as fh:
+                for i, v in zip(idx, vals):
+                    cache[keys[i]] = float(v)
+                    fh.write(f"{keys[i]} {float(v)!r}\n")
+        return np.array([cache[k] for k in keys], dtype=np.float64)
+
+    WordGame.values = values
+
+
 def mosi_sentences(shared_dir: str | Path) -> list[str] | None:
     """MOSI dev sentences in file order (empty texts left out), or None when the file is absent."""
     import pandas as pd
@@ -153,6 +191,8 @@ def mosi_rows(runner, settings: ExplainSettings, args) -> list[dict]:
     if texts is None:
         print(f"\nMOSI dev word deletion: skipped (no mosi_train_valid.csv under {args.shared_dir})")
         return []
+    if getattr(args, "value_cache", ""):
+        install_value_cache(args.value_cache, runner.checkpoint_hash)
     start = int(args.mosi_start)
     stop = len(texts) if not args.mosi_limit else min(len(texts), start + int(args.mosi_limit))
     out = []

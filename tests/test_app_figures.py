@@ -95,8 +95,8 @@ def test_inspector_figures_say_when_an_old_record_lacks_block_updates(res_ds):
     ex = res.explanation
     old = dataclasses.replace(ex, token_diagnostics=dataclasses.replace(ex.token_diagnostics, block_update=None,
                                                                         token_predictions=None))
-    assert "again" in cf.block_update_bars(old).layout.annotations[0].text
-    assert "again" in cf.token_prediction_bars(old).layout.annotations[0].text
+    assert "before the model recorded" in cf.block_update_bars(old).layout.annotations[0].text
+    assert "before per-token scores" in cf.token_prediction_bars(old).layout.annotations[0].text
 
 
 def test_dataset_figures(res_ds):

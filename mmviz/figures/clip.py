@@ -160,7 +160,8 @@ def block_update_bars(expl: Explanation) -> go.Figure:
     tok = expl.token_diagnostics
     mean = tok.block_update_mean() if tok is not None else None
     if mean is None:
-        return _empty("This analysis predates per-clip block updates: analyse the clip again to see them.")
+        return _empty(("This stored result was computed before the model recorded its per-clip block updates; clips scored from "
+                      "now on have them (clear the results cache to recompute stored ones)."))
     upd = np.asarray(tok.block_update, dtype=np.float64)  # (n_blocks, N, 2)
     blocks = [f"block {b} (L{tok.block_layers[b]})" for b in range(mean.shape[0])]
     fig = go.Figure()
@@ -179,7 +180,8 @@ def token_prediction_bars(expl: Explanation, dead: tuple[int, ...] = ()) -> go.F
     """Each fusion token's own score (per-token head) beside the fused score, numbered; dead tokens greyed."""
     tok = expl.token_diagnostics
     if tok is None or tok.token_predictions is None:
-        return _empty("No per-token predictions in this analysis: analyse the clip again to see them.")
+        return _empty(("This stored result was computed before per-token scores were kept; clips scored from now on have them "
+                      "(clear the results cache to recompute stored ones)."))
     v = np.asarray(tok.token_predictions, dtype=np.float64)
     names = [f"t{n}" + (" †" if n in dead else "") for n in range(len(v))]
     colors = [COLORS["null"] if n in dead else (COLORS["text"] if x >= 0 else "#B2182B") for n, x in enumerate(v)]
