@@ -13,21 +13,24 @@ On a folder of clips with ``metadata.csv`` (default: the committed demo set, who
   compared with random orders (same seed for every run);
 * IG completeness: mean relative gap |delta| / |f(x) - f(baseline)| of integrated gradients.
 
-Word level (the word attribution with its default method, Shapley over words):
+Word level (the word attribution with its default method, Shapley over words; the metric is
+defined in ``bench/word_faithfulness.py``):
 
-* planted phrase holds the top word: on the demo clips whose text decides (and, second row, on
-  every demo clip with a planted evaluative phrase, e.g. "really disappointing"), the share
-  where the word with the largest |score| belongs to that phrase;
+* planted phrase holds the top word: on the demo clips whose text decides (``--every-planted``:
+  also on every demo clip with a planted evaluative phrase), the share where the word with the
+  largest |score| belongs to that phrase;
 * word deletion on real CMU-MOSI dev sentences (``<shared>/data/text/mosi_train_valid.csv``,
-  mode == dev; skipped when absent), read as text-only clips: delete words cumulatively
-  (their tokens taken out, as the attribution removes them), highest |score| first vs
-  ``--random-orders`` random orders. AOPC = mean over k of |f(all) - f(all but the first k)|
-  (higher = the order finds the words that matter; the brief's check), and, sign-aware like
-  the audio/visual row, the deletion AUC with the most supportive words first (lower = better).
-  The share of sentences where the attribution order beats the mean of the random orders.
+  mode == dev; skipped when absent), read as text-only clips: words deleted most supporting the
+  prediction first (direction = sign of the prediction), removed as the attribution removes
+  them, area over the deletion curve vs the mean of ``--word-random-orders`` seeded random
+  orders; sentences with under 2 words or |prediction| < 0.1 are excluded (no direction).
+  Long runs go in bounded chunks: ``--mosi-start``/``--mosi-limit``, ``--word-results`` and
+  ``--value-cache`` files, then ``--word-summary``.
 
     python bench/faithfulness.py [--clips DIR] [--checkpoint DIR] [--limit N] [--random-orders 3]
-                                 [--words-only] [--mosi-limit N] [--shared-dir ../shared]
+                                 [--words-only] [--word-part all|demo|mosi] [--mosi-start N] [--mosi-limit N]
+                                 [--word-results FILE] [--value-cache FILE] [--word-summary FILE...]
+                                 [--shared-dir ../shared]
 
 Features are extracted once and cached in the results store ($MMVIZ_CACHE/results). Without
 a trained checkpoint (default: models/default) the tiny untrained model is used and the

@@ -269,7 +269,7 @@ def summarise(recs: list[dict], n_random: int | None = None) -> None:
           f"{share([r['beats_random_orders'] for r in kept])} | {len(kept)} |")
     print(f"| MOSI dev: AOPC attribution / random (median) | {med([r['aopc'] for r in kept])} / "
           f"{med([r['aopc_random'] for r in kept])} | {len(kept)} |")
-    print(f"| MOSI dev: completeness gap |Σ scores − (f(all) − f(none))| (max) | "
+    print(f"| MOSI dev: completeness gap, abs(Σ scores − (f(all) − f(none))) (max) | "
           f"{max((r['completeness_gap'] for r in kept), default=float('nan')):.2e} | {len(kept)} |")
     print(f"\n{len(recs)} MOSI dev sentences in file order (kept ones by {', '.join(f'{v} {k}' for k, v in est.items())}); "
           f"excluded: {', '.join(f'{v} {k}' for k, v in excl.items()) or 'none'}")
