@@ -13,21 +13,24 @@ On a folder of clips with ``metadata.csv`` (default: the committed demo set, who
   compared with random orders (same seed for every run);
 * IG completeness: mean relative gap |delta| / |f(x) - f(baseline)| of integrated gradients.
 
-Word level (the word attribution with its default method, Shapley over words):
+Word level (the word attribution with its default method, Shapley over words; the metric is
+defined in ``bench/word_faithfulness.py``):
 
-* planted phrase holds the top word: on the demo clips whose text decides (and, second row, on
-  every demo clip with a planted evaluative phrase, e.g. "really disappointing"), the share
-  where the word with the largest |score| belongs to that phrase;
+* planted phrase holds the top word: on the demo clips whose text decides (``--every-planted``:
+  also on every demo clip with a planted evaluative phrase), the share where the word with the
+  largest |score| belongs to that phrase;
 * word deletion on real CMU-MOSI dev sentences (``<shared>/data/text/mosi_train_valid.csv``,
-  mode == dev; skipped when absent), read as text-only clips: delete words cumulatively
-  (their tokens taken out, as the attribution removes them), highest |score| first vs
-  ``--random-orders`` random orders. AOPC = mean over k of |f(all) - f(all but the first k)|
-  (higher = the order finds the words that matter; the brief's check), and, sign-aware like
-  the audio/visual row, the deletion AUC with the most supportive words first (lower = better).
-  The share of sentences where the attribution order beats the mean of the random orders.
+  mode == dev; skipped when absent), read as text-only clips: words deleted most supporting the
+  prediction first (direction = sign of the prediction), removed as the attribution removes
+  them, area over the deletion curve vs the mean of ``--word-random-orders`` seeded random
+  orders; sentences with under 2 words or |prediction| < 0.1 are excluded (no direction).
+  Long runs go in bounded chunks: ``--mosi-start``/``--mosi-limit``, ``--word-results`` and
+  ``--value-cache`` files, then ``--word-summary``.
 
     python bench/faithfulness.py [--clips DIR] [--checkpoint DIR] [--limit N] [--random-orders 3]
-                                 [--words-only] [--mosi-limit N] [--shared-dir ../shared]
+                                 [--words-only] [--word-part all|demo|mosi] [--mosi-start N] [--mosi-limit N]
+                                 [--word-results FILE] [--value-cache FILE] [--word-summary FILE...]
+                                 [--shared-dir ../shared]
 
 Features are extracted once and cached in the results store ($MMVIZ_CACHE/results). Without
 a trained checkpoint (default: models/default) the tiny untrained model is used and the
@@ -37,7 +40,6 @@ table says so: its numbers only show that the pipeline runs, not that it is fait
 from __future__ import annotations
 
 import argparse
-import hashlib
 import csv
 import time
 from pathlib import Path
@@ -117,133 +119,32 @@ def _masked(ctx: ClipContext, which: list[tuple[str, int]]) -> ClipFeatures:
     return clip
 
 
-def planted_phrase(transcript: str) -> tuple[str, ...]:
-    """The words of the evaluative phrase planted in a demo transcript (longest match), or ()."""
-    from mmviz.demo.text import EVALUATIVE
-
-    words = transcript.split()
-    for phrase in sorted(EVALUATIVE, key=lambda p: -len(p.split())):
-        pw = phrase.split()
-        for i in range(len(words) - len(pw) + 1):
-            if words[i : i + len(pw)] == pw:
-                return tuple(range(i, i + len(pw)))
-    return ()
-
-
-def word_scores(runner: ModelRunner, fe: ClipFeatures, settings: ExplainSettings):
-    """(context, WordAttributions) of one clip with the default word method."""
-    ctx = ClipContext.build(runner, fe, settings)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(settings.seed)
-        return ctx, get_explainer("word_attribution").explain(runner, fe, context=ctx)
-
-
-def word_deletion(ctx: ClipContext, wa, rng: np.random.Generator, n_random: int) -> dict | None:
-    """AOPC (|score| order vs random) and sign-aware deletion AUC of one clip's words, or None when words do not matter."""
-    from mmviz.explain.word_attribution import token_to_word
-    from mmviz.explain.word_shapley import WordGame, text_tokens
-
-    ids = text_tokens(ctx)
-    tw = token_to_word(ctx.features.transcript, wa.words, ids, ctx.runner.tokenizer, ctx.model.cfg.max_text_tokens)
-    game = WordGame(ctx, ids, tw, "drop")
-    n = game.n
-    score = wa.scores[game.players]
-    if n < 2 or abs(wa.prediction - wa.baseline_prediction) < 1e-3:
-        return None
-    sign = np.sign(wa.prediction - wa.baseline_prediction)
-    orders = [np.argsort(-np.abs(score), kind="stable"), np.argsort(-sign * score, kind="stable")]
-    orders += [rng.permutation(n) for _ in range(n_random)]
-    masks = []
-    for o in orders:
-        keep = np.ones(n, dtype=bool)
-        masks.append(keep.copy())
-        for j in o:
-            keep[j] = False
-            masks.append(keep.copy())
-    f = game.values(np.asarray(masks)).reshape(len(orders), n + 1)
-    f_all, f_none = f[0, 0], f[0, -1]
-    aopc = np.abs(f[:, 1:] - f_all).mean(1)  # (orders,)
-    curves = (f - f_none) / (f_all - f_none)
-    x = np.linspace(0, 1, n + 1)
-    auc = np.trapezoid(curves, x, axis=1) if hasattr(np, "trapezoid") else np.trapz(curves, x, axis=1)
-    return {"aopc": aopc[0], "aopc_random": aopc[2:].mean(), "auc": auc[1], "auc_random": auc[2:].mean()}
-
-
-def word_checks(runner: ModelRunner, rows: list[dict], feats: list[ClipFeatures], settings: ExplainSettings,
-                args, rng: np.random.Generator) -> None:
-    """The word-level rows (see the module docstring)."""
-    import pandas as pd
-
-    from mmviz.records.features import ClipFeatures as CF
-    from mmviz.records.features import MediaInfo, Word
-
-    t0 = time.perf_counter()
-    decisive, planted, misses = [], [], []
-    for r, fe in zip(rows, feats):
-        phrase = planted_phrase(r.get("transcript", ""))
-        if not phrase or not fe.words or tuple(w.text for w in fe.words) != tuple(r["transcript"].split()):
-            continue
-        _, wa = word_scores(runner, fe, settings)
-        top = int(np.argmax(np.abs(wa.scores)))
-        hit = top in phrase
-        planted.append(hit)
-        if (r.get("decisive_modality") or "").strip() == "text":
-            decisive.append(hit)
-        if not hit:
-            misses.append(f"{r['clip_id']} {r['transcript']!r}: top word {wa.words[top]!r} "
-                          + " ".join(f"{w}{s:+.2f}" for w, s in wa))
-    t_demo = time.perf_counter() - t0
-    csv_path = Path(args.shared_dir) / "data" / "text" / "mosi_train_valid.csv"
-    dels, n_sent, t_mosi, how = [], 0, 0.0, {}
-    if csv_path.exists():
-        t0 = time.perf_counter()
-        dev = pd.read_csv(csv_path)
-        dev = dev[dev["mode"] == "dev"]
-        texts = [str(t).strip() for t in dev["text"] if str(t).strip()]
-        if args.mosi_limit:
-            texts = texts[: args.mosi_limit]
-        for i, text in enumerate(texts):
-            words = text.split()
-            dur = max(1.0, 0.4 * len(words))
-            ws = tuple(Word(w, k * dur / len(words), (k + 1) * dur / len(words), estimated=True) for k, w in enumerate(words))
-            media = MediaInfo(f"mosi_dev_{i}.txt", "text only", dur, dur, False, False)
-            fe = CF(f"mosi_dev_{i}", hashlib.sha256(text.encode()).hexdigest(), None, None, ws, "typed", media, {})
-            ctx, wa = word_scores(runner, fe, settings)
-            how[wa.estimator] = how.get(wa.estimator, 0) + 1
-            n_sent += 1
-            d = word_deletion(ctx, wa, rng, args.random_orders)
-            if d is not None:
-                dels.append(d)
-            if (i + 1) % 10 == 0:
-                print(f"  ({i + 1}/{len(texts)} MOSI dev sentences)", flush=True)
-        t_mosi = time.perf_counter() - t0
-
-    def share(x):
-        return f"{np.mean(x):.2f}" if len(x) else "n/a"
+def word_checks(runner: ModelRunner, rows: list[dict], feats: list[ClipFeatures], settings: ExplainSettings, args) -> None:
+    """The word-level rows (the metric is defined in ``bench/word_faithfulness.py``)."""
+    import word_faithfulness as wf
 
     print(f"\n## Word attributions ({settings.word_method}, {settings.word_samples} word orders when sampled, "
           f"exact up to {settings.word_exact_max} words when cheaper, removal {settings.word_baseline!r})\n")
     print("| check | value | clips |\n|---|---|---|")
-    print(f"| planted phrase holds the top word, text-decisive demo clips | {share(decisive)} | {len(decisive)} |")
-    print(f"| planted phrase holds the top word, every demo clip with a planted phrase | {share(planted)} | {len(planted)} |")
-    if csv_path.exists():
-        print(f"| MOSI dev: deletion by |score| beats random (AOPC, share of sentences) | "
-              f"{share([d['aopc'] > d['aopc_random'] for d in dels])} | {len(dels)} |")
-        print(f"| MOSI dev: AOPC, |score| order / random (median) | "
-              f"{np.median([d['aopc'] for d in dels]) if dels else float('nan'):.3f} / "
-              f"{np.median([d['aopc_random'] for d in dels]) if dels else float('nan'):.3f} | {len(dels)} |")
-        print(f"| MOSI dev: sign-aware deletion AUC beats random (share) | "
-              f"{share([d['auc'] < d['auc_random'] for d in dels])} | {len(dels)} |")
-        print(f"| MOSI dev: deletion AUC, attribution / random (median; lower = better) | "
-              f"{np.median([d['auc'] for d in dels]) if dels else float('nan'):.2f} / "
-              f"{np.median([d['auc_random'] for d in dels]) if dels else float('nan'):.2f} | {len(dels)} |")
-        print(f"\n{n_sent} MOSI dev sentences ({', '.join(f'{v} {k}' for k, v in how.items())}; "
-              f"{n_sent - len(dels)} skipped: under 2 words or words move the score < 0.001) in {t_mosi:.0f} s; "
-              f"demo clips in {t_demo:.0f} s")
-    else:
-        print(f"\nMOSI dev word deletion: skipped ({csv_path} not found)")
-    for m_ in misses:
-        print(f"word miss {m_}")
+    if args.word_summary:
+        wf.summarise(wf.load_results(args.word_summary), args.word_random_orders)
+        return
+    t0 = time.perf_counter()
+    if args.word_part in ("all", "demo"):
+        d = wf.demo_rows(runner, rows, feats, settings, every_planted=args.every_planted)
+        share = lambda x: f"{np.mean(x):.2f}" if len(x) else "n/a"  # noqa: E731
+        print(f"| planted phrase holds the top word, text-decisive demo clips | {share(d['decisive'])} | {len(d['decisive'])} |")
+        if args.every_planted:
+            print(f"| planted phrase holds the top word, every demo clip with a planted phrase | {share(d['planted'])} | "
+                  f"{len(d['planted'])} |")
+        for m_ in d["misses"]:
+            print(f"word miss {m_}")
+    t_demo = time.perf_counter() - t0
+    if args.word_part in ("all", "mosi"):
+        recs = wf.mosi_rows(runner, settings, args)
+        if recs:
+            wf.summarise(recs, args.word_random_orders)
+    print(f"\nword rows in {time.perf_counter() - t0:.0f} s (demo part {t_demo:.0f} s)")
 
 
 def main() -> None:
@@ -258,7 +159,18 @@ def main() -> None:
     ap.add_argument("--word-method", default=ExplainSettings.word_method, choices=["shapley", "integrated_gradients"])
     ap.add_argument("--word-samples", type=int, default=ExplainSettings.word_samples)
     ap.add_argument("--words-only", action="store_true", help="only the word-level rows")
-    ap.add_argument("--mosi-limit", type=int, default=0, help="only the first N MOSI dev sentences (0 = all 229)")
+    ap.add_argument("--word-part", default="all", choices=["all", "demo", "mosi"],
+                    help="which word rows: planted phrase on demo clips, MOSI dev deletion, or both")
+    ap.add_argument("--every-planted", action="store_true",
+                    help="also the planted-phrase row over every demo clip with a phrase (not only text-decisive)")
+    ap.add_argument("--mosi-start", type=int, default=0, help="first MOSI dev sentence (file order)")
+    ap.add_argument("--mosi-limit", type=int, default=0, help="only N MOSI dev sentences from --mosi-start (0 = all 225)")
+    ap.add_argument("--word-random-orders", type=int, default=6, help="random deletion orders per sentence")
+    ap.add_argument("--word-results", default="", help="append per-sentence MOSI records to this JSON-lines file")
+    ap.add_argument("--value-cache", default="",
+                    help="file remembering word-coalition scores, so a sentence cut off by a time limit resumes")
+    ap.add_argument("--word-summary", nargs="+", default=None,
+                    help="only print the MOSI rows from per-sentence JSON-lines files of earlier chunked runs")
     ap.add_argument("--shared-dir", default=str(REPO.parent / "shared"))
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -278,7 +190,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     if args.words_only:
         print(f"\n{model_note}")
-        word_checks(runner, rows, feats, settings, args, rng)
+        word_checks(runner, rows, feats, settings, args)
         return
     top_hits, span_hits, del_attr, del_rand, complete, deltas, skipped = [], [], [], [], [], [], []
     by_group: dict[str, list[bool]] = {}  # top-modality hits per decisive modality and per scenario
@@ -344,7 +256,7 @@ def main() -> None:
           f"baseline {settings.baseline}, seed {settings.seed}; chance level for the top modality is about 0.33")
     for s_ in skipped:
         print(f"skipped {s_}")
-    word_checks(runner, rows, feats, settings, args, rng)
+    word_checks(runner, rows, feats, settings, args)
 
 
 if __name__ == "__main__":

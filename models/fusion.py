@@ -101,6 +101,9 @@ class FusionOutput:
     token_states: torch.Tensor | None = None  # (B, n_layers+1, N, D) after embedding + each layer
     text_states: torch.Tensor | None = None  # (B, L, D) final LM layer (pre-norm)
     lm_logits: torch.Tensor | None = None  # (B, vocab) LM head on the last fusion token
+    # (B, n_blocks, N, 2) per block and token: ‖gated cross-attention update‖ / ‖residual‖ and
+    # ‖gated feed-forward update‖ / ‖residual‖ (see FusionBlock.forward)
+    block_updates: torch.Tensor | None = None
 
 
 @dataclass
@@ -243,6 +246,13 @@ class FusionBlock(nn.Module):
         return torch.stack([self.gate_attn, self.gate_ff]).sigmoid()  # (2,)
 
     def forward(self, f: torch.Tensor, kv: torch.Tensor, kv_mask: torch.Tensor):
+        """(new states, attention weights, update sizes) of the fusion tokens ``f``.
+
+        The update sizes (B, N, 2) are ``‖gated branch output‖ / ‖residual it is added to‖``
+        for the cross-attention and the feed-forward branch of each token: how much this block
+        changed each token on this input. The gates alone cannot say that (they are constants
+        of the model); the branch outputs depend on the clip.
+        """
         B, N, D = f.shape
         K = kv.shape[1]
         q = self.q(self.norm_q(f)).view(B, N, self.heads, self.head_dim).transpose(1, 2)  # (B, H, N, hd)
@@ -253,9 +263,13 @@ class FusionBlock(nn.Module):
         weights = scores.softmax(dim=-1)  # (B, H, N, K); the null key keeps every row finite
         ctx = (self.drop(weights) @ v).transpose(1, 2).reshape(B, N, D)  # (B, N, D)
         g_attn, g_ff = self.gates()
-        f = f + g_attn * self.drop(self.o(ctx))  # (B, N, D)
-        f = f + g_ff * self.drop(self.ff(self.norm_ff(f)))  # (B, N, D)
-        return f, weights
+        upd_attn = g_attn * self.drop(self.o(ctx))  # (B, N, D) what the gated cross-attention adds
+        size_attn = upd_attn.norm(dim=-1) / f.norm(dim=-1).clamp_min(1e-12)  # (B, N) relative to the residual
+        f = f + upd_attn  # (B, N, D)
+        upd_ff = g_ff * self.drop(self.ff(self.norm_ff(f)))  # (B, N, D) what the gated feed-forward adds
+        size_ff = upd_ff.norm(dim=-1) / f.norm(dim=-1).clamp_min(1e-12)  # (B, N)
+        f = f + upd_ff  # (B, N, D)
+        return f, weights, torch.stack([size_attn, size_ff], dim=-1)  # (B, N, D), (B, H, N, K), (B, N, 2)
 
 
 class LMLayerWithFusion(nn.Module):
@@ -273,8 +287,8 @@ class LMLayerWithFusion(nn.Module):
     def forward(self, f, attn_bias, rotary, text_kv: LayerKV, kv, kv_mask):
         f, _ = run_layer(self.lm_layer, f, attn_bias, rotary, prefix=text_kv)  # (B, N, D)
         if self.block is None:
-            return f, None
-        return self.block(f, kv, kv_mask)  # (B, N, D), (B, H, N, K)
+            return f, None, None
+        return self.block(f, kv, kv_mask)  # (B, N, D), (B, H, N, K), (B, N, 2)
 
 
 # --------------------------------------------------------------------- the model
@@ -415,18 +429,20 @@ class FusionModel(nn.Module):
         kv, kv_mask, key_mod, key_times, emb_audio, emb_visual = self.av_encoder(x, audio, visual)  # (B, K, A)
 
         f, attn_bias, rotary = self._fusion_frame(prefix)  # (B, N, D), (B, 1, N, L+N), (cos, sin)
-        weights_all, states, start = [], [f] if collect else None, 0
+        weights_all, updates_all, states, start = [], [], [f] if collect else None, 0
         if prefix.fusion_pre is not None:  # layers before the first block were run once already
             first = self.fusion_layer_ids[0]
-            f, w = self.layers[first].block(prefix.fusion_pre, kv, kv_mask)  # (B, N, D), (B, H, N, K)
+            f, w, u = self.layers[first].block(prefix.fusion_pre, kv, kv_mask)  # (B, N, D), (B, H, N, K), (B, N, 2)
             weights_all.append(w)
+            updates_all.append(u)
             if collect:
                 states = list(prefix.fusion_pre_states.unbind(1)) + [f]
             start = first + 1
         for i, layer in enumerate(self.layers[start:], start):
-            f, w = layer(f, attn_bias, rotary, prefix.layer_kv(i), kv, kv_mask)  # (B, N, D), (B, H, N, K) | None
+            f, w, u = layer(f, attn_bias, rotary, prefix.layer_kv(i), kv, kv_mask)  # (B, N, D), (B, H, N, K) | None, (B, N, 2) | None
             if w is not None:
                 weights_all.append(w)
+                updates_all.append(u)
             if collect:
                 states.append(f)
 
@@ -449,6 +465,7 @@ class FusionModel(nn.Module):
             key_times=key_times,
             key_mask=kv_mask,
             cross_attention=tuple(weights_all) if collect else None,
+            block_updates=torch.stack(updates_all, dim=1) if collect and updates_all else None,  # (B, n_blocks, N, 2)
             token_states=torch.stack(states, dim=1) if collect else None,  # (B, n_layers+1, N, D)
             text_states=prefix.text_states if collect else None,
             lm_logits=self.lm_head(fus_n[:, -1]) if (collect or self.cfg.loss.lm > 0) else None,  # (B, vocab)

@@ -5,16 +5,22 @@ from __future__ import annotations
 import pytest
 
 from mmviz import figures as F
+from mmviz.figures import clip as cf
 from mmviz.app_service.datasets import score_clips
 from mmviz.app_service.service import AppService
 from mmviz.testing.tiny import clip_for
 
 
 @pytest.fixture(scope="module")
-def res_ds(tmp_path_factory):
+def svc_res_ds(tmp_path_factory):
     svc = AppService("tiny", tmp_path_factory.mktemp("cache"))
     clips = [clip_for(svc.runner, i) for i in range(10)]
-    return svc.analyze(clips[0]), score_clips(svc, "ten", clips, labels=[(-1.0) ** i for i in range(10)])
+    return svc, svc.analyze(clips[0]), score_clips(svc, "ten", clips, labels=[(-1.0) ** i for i in range(10)])
+
+
+@pytest.fixture(scope="module")
+def res_ds(svc_res_ds):
+    return svc_res_ds[1:]
 
 
 def test_clip_figures(res_ds):
@@ -38,6 +44,59 @@ def test_clip_figures(res_ds):
     assert sum(cb.data[0].x) == pytest.approx(ex.shapley.full - ex.shapley.base, abs=1e-9)
     assert len(F.counterfactual_bars(0.1, ex.counterfactuals).data[0].x) == 1 + len(ex.counterfactuals)
     assert F.prediction_bars(ins).data[0].x[0] == pytest.approx(ins.predictions.fused)
+
+
+def _numbered(fig) -> bool:
+    """Every bar of every bar trace carries its number (a text or a text template)."""
+    bars = [tr for tr in fig.data if tr.type == "bar"]
+    return bool(bars) and all(tr.texttemplate or (tr.text is not None and len(tr.text) == len(tr.y)) for tr in bars)
+
+
+def test_fusion_inspector_figures_show_per_clip_quantities(svc_res_ds):
+    import numpy as np
+
+    from mmviz.app.app_pages.clip_sections.fusion_inspector import dataset_dead_tokens
+
+    svc, res, ds = svc_res_ds
+    ins, ex = res.inspection, res.explanation
+    tok = ex.token_diagnostics
+    up = cf.block_update_bars(ex)  # the model's recorded update sizes, not the gates
+    assert [tr.name for tr in up.data] == ["cross-attention", "feed-forward"]
+    assert list(up.data[0].y) == pytest.approx(list(ins.block_updates[:, :, 0].mean(1)), rel=1e-5)
+    tp = cf.token_prediction_bars(ex, dead=(1,))
+    assert list(tp.data[0].y) == pytest.approx(list(ins.predictions.tokens), rel=1e-5)
+    assert tp.data[0].x[1].endswith("†")
+    bs = cf.attention_block_share(ex)
+    np.testing.assert_allclose(np.sum([tr.y for tr in bs.data], axis=0), 1.0, atol=1e-5)
+    ts = cf.attention_time_share(ex)
+    assert len(ts.data[0].x) == len(tok.time_share) <= 12
+    ag = cf.attention_attribution_agreement(ex)
+    assert set(ag.data[0].x) == set(ex.attention_vs_attribution)
+    rep, note = dataset_dead_tokens(svc.store, ds.table, ins.checkpoint_hash, "ten")
+    assert rep is not None and rep.n_clips == 10 and "10 scored clips" in note
+    dd = cf.dead_token_bars(rep)
+    assert list(dd.data[0].y) == pytest.approx(list(rep.av_share_max))
+    for fig in (up, tp, bs, ts, ag, dd, F.token_modality_share(ex), F.fusion_gates(ins)):
+        assert _numbered(fig), fig.layout.title.text
+    sim = cf.token_similarity(ex)
+    assert sim.data[0].texttemplate and sim.data[0].z.shape == (ins.n_tokens, ins.n_tokens)
+    # gates are stated once, as constants of the checkpoint
+    assert "constants of this checkpoint" in cf.gate_caption(ins)
+    # no scored dataset: no report, and the figure says why
+    rep0, note0 = dataset_dead_tokens(svc.store, ds.table.assign(content_hash="nope"), ins.checkpoint_hash, "ten")
+    assert rep0 is None and "none of the 10 clips" in note0
+    assert "dataset" in cf.dead_token_bars(None).layout.annotations[0].text
+
+
+def test_inspector_figures_say_when_an_old_record_lacks_block_updates(res_ds):
+    import dataclasses
+
+    res, _ = res_ds
+    ex = res.explanation
+    old = dataclasses.replace(ex, token_diagnostics=dataclasses.replace(ex.token_diagnostics, block_update=None,
+                                                                        token_predictions=None))
+    assert "before the model recorded" in cf.block_update_bars(old).layout.annotations[0].text
+    assert "before per-token scores" in cf.token_prediction_bars(old).layout.annotations[0].text
 
 
 def test_dataset_figures(res_ds):

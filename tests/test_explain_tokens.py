@@ -148,3 +148,62 @@ def test_tiny_model_diagnostics(tiny_runner, tmp_path):
     rep = dead_tokens(ins)
     assert rep.av_share.shape == (2, n)
     assert not rep.frozen.any()  # the LM layers change every token
+
+
+# ---- per-clip quantities (issue 12, part 6)
+
+
+def test_block_updates_and_token_predictions_come_from_the_inspection():
+    import dataclasses
+
+    ins = four_token_clip("c0", 0.1, 0)
+    assert token_diagnostics(ins).block_update is None  # an inspection saved before block updates were recorded
+    upd = np.arange(2 * 4 * 2, dtype=np.float32).reshape(2, 4, 2) / 100
+    preds = Predictions(1.5, 0.0, 0.0, 0.0, np.array([0.5, -1.0, 2.0, 0.0], np.float32))
+    d = token_diagnostics(dataclasses.replace(ins, block_updates=upd, predictions=preds))
+    np.testing.assert_array_equal(d.block_update, upd)
+    np.testing.assert_allclose(d.block_update_mean(), upd.mean(1))
+    np.testing.assert_allclose(d.token_predictions, [0.5, -1.0, 2.0, 0.0])
+    assert d.fused_prediction == 1.5
+    with pytest.raises(MmvizError, match="block updates of shape"):
+        token_diagnostics(dataclasses.replace(ins, block_updates=upd[:1]))
+
+
+def test_attention_by_block_and_by_time():
+    d = token_diagnostics(four_token_clip("c0", token3_av=0.1, rng_seed=0))
+    # per block, mean over the 4 tokens: block 0 token 1 all audio; block 1 token 1 all visual, token 3 0.1 audio
+    np.testing.assert_allclose(d.block_share(), [[0.75, 0.25, 0.0], [0.725, 0.025, 0.25]], atol=1e-6)
+    # keys: audio at 0.5 s and 1.5 s, visual at 0.0 s and 1.0 s: 0.5 s bins up to 2 s
+    np.testing.assert_allclose(d.time_bin_edges, [0.0, 0.5, 1.0, 1.5, 2.0])
+    # mean over 2 blocks x 2 heads x 4 tokens: audio 0.5 s 2/16, visual 0.0 s 2/16, audio 1.5 s 0.2/16
+    np.testing.assert_allclose(d.time_share, [[0.0, 0.125], [0.125, 0.0], [0.0, 0.0], [0.0125, 0.0]], atol=1e-6)
+    null = d.attention_share_overall[:, 0].mean()
+    assert float(d.time_share.sum() + null) == pytest.approx(1.0, abs=1e-6)
+    i, j, _ = d.most_similar_pair()
+    assert i < j
+
+
+def test_time_bins_stay_few_on_long_clips():
+    from mmviz.explain.tokens import MAX_TIME_BINS, _time_share
+
+    kmod = np.array([0] + [1] * 600, dtype=np.int64)
+    times = np.concatenate([[np.nan], np.arange(600) * 0.1])  # 60 s of audio steps
+    att = np.full((1, 1, 1, 601), 1 / 601)
+    edges, share = _time_share(att, kmod, times)
+    assert len(share) <= MAX_TIME_BINS and edges[-1] >= 59.9
+    assert share[:, 0].sum() == pytest.approx(600 / 601)
+
+
+def test_old_token_diagnostics_records_still_load(tmp_path):
+    import json
+
+    d = token_diagnostics(four_token_clip("c0", 0.1, 0))
+    path = save_record(d, tmp_path / "old")
+    doc = json.loads(path.read_text())
+    body = doc["record"] if "record" in doc else doc
+    fields = body.get("fields", body)
+    for k in ("token_predictions", "fused_prediction", "block_update", "time_bin_edges", "time_share"):
+        fields.pop(k, None)
+    path.write_text(json.dumps(doc))
+    back = load_record(tmp_path / "old")
+    assert back.block_update is None and back.time_share is None and back.block_update_mean() is None

@@ -1,10 +1,14 @@
-"""Fusion-token diagnostics: gates, norms, what each token reads, and tokens nobody uses.
+"""Fusion-token diagnostics: what each block changed, what each token reads and says, and tokens nobody uses.
 
-:func:`token_diagnostics` summarises one :class:`~mmviz.inference.record.Inspection`:
-the sigmoid gates of every fusion block, each fusion token's hidden-state norm after every
-layer, each token's share of attention on the null / audio / visual keys (per block and
-overall), and the token-token cosine similarity at the last layer (tokens that are copies of
-each other waste capacity).
+:func:`token_diagnostics` summarises one :class:`~mmviz.inference.record.Inspection` with
+quantities that depend on the clip: how much each fusion block's gated cross-attention (and
+feed-forward) changed the fusion tokens on this clip (as the model computed it), each token's
+own prediction (the per-token head), each token's share of attention on the null / audio /
+visual keys (per block and overall) and where in time the attention went, and the
+token-token cosine similarity at the last layer (tokens that are copies of each other waste
+capacity). The sigmoid gates and hidden-state norms are kept for reference, but the gates are
+constants of the checkpoint (the same on every clip) and the norms are rescaled by the final
+RMS norm before any head reads them, so neither says what happened on one clip.
 
 :func:`dead_tokens` looks across a dataset for fusion tokens that never read the
 audio-visual stream. The rule is written in its docstring and stored in the record.
@@ -50,6 +54,16 @@ class TokenDiagnostics:
     similarity: float32 (N, N) cosine similarity of the tokens' last-layer states (diagonal 1).
     modality_names: ("null", "audio", "visual").
     settings: how it was computed.
+    token_predictions: float32 (N,) each fusion token's own score (the per-token head, same
+        scale as the fused score); None for records saved before it was kept.
+    fused_prediction: the clip's fused score, for reading the token scores against.
+    block_update: float32 (n_blocks, N, 2) ``‖gated branch output‖ / ‖residual‖`` of each block
+        and token, columns ``GATE_NAMES`` (cross-attention, feed-forward): how much the block
+        changed the token on this clip, as the model recorded it (``Inspection.block_updates``);
+        None when the inspection predates it.
+    time_bin_edges: float64 (n_bins + 1,) clip seconds; time_share: float32 (n_bins, 2) share
+        of all attention (mean over blocks, heads and tokens) on the audio (column 0) and
+        visual (column 1) keys whose time falls in each bin; with the null share they sum to 1.
     """
 
     clip_id: str
@@ -65,10 +79,37 @@ class TokenDiagnostics:
     similarity: np.ndarray
     modality_names: tuple[str, ...] = MODALITY_NAMES
     settings: dict = field(default_factory=dict)
+    token_predictions: np.ndarray | None = None
+    fused_prediction: float | None = None
+    block_update: np.ndarray | None = None
+    time_bin_edges: np.ndarray | None = None
+    time_share: np.ndarray | None = None
 
     @property
     def n_tokens(self) -> int:
         return int(self.norms.shape[1])
+
+    @property
+    def n_blocks(self) -> int:
+        return int(self.attention_share.shape[0])
+
+    def block_update_mean(self) -> np.ndarray | None:
+        """(n_blocks, 2) mean over tokens of :attr:`block_update` (None when not recorded)."""
+        return None if self.block_update is None else np.asarray(self.block_update, dtype=np.float64).mean(1)
+
+    def block_share(self) -> np.ndarray:
+        """(n_blocks, 3) attention share on null / audio / visual keys per block, mean over tokens and heads."""
+        return np.asarray(self.attention_share, dtype=np.float64).mean(1)
+
+    def most_similar_pair(self) -> tuple[int, int, float] | None:
+        """(i, j, cosine) of the two distinct tokens whose last-layer states are most alike."""
+        sim = np.asarray(self.similarity, dtype=np.float64)
+        if sim.shape[0] < 2:
+            return None
+        off = sim.copy()
+        np.fill_diagonal(off, -np.inf)
+        i, j = np.unravel_index(int(np.argmax(off)), off.shape)
+        return int(min(i, j)), int(max(i, j)), float(off[i, j])
 
 
 @register_record
@@ -118,6 +159,9 @@ def token_diagnostics(ins: Inspection) -> TokenDiagnostics:
     # compute
     share = _modality_share(att, kmod)  # (n_blocks, N, 3)
     norms = np.linalg.norm(states, axis=-1)  # (n_layers+1, N)
+    upd = _block_update(ins, att.shape[0], att.shape[2])
+    edges, tshare = _time_share(att, kmod, np.asarray(ins.key_times, dtype=np.float64))
+    tok_pred = np.asarray(ins.predictions.tokens, dtype=np.float32).reshape(-1)
     # build
     return TokenDiagnostics(
         clip_id=ins.clip_id,
@@ -134,7 +178,14 @@ def token_diagnostics(ins: Inspection) -> TokenDiagnostics:
         settings={"attention_share": "mean over heads of the attention mass on each key modality",
                   "av_share": "max over blocks of the audio + visual share",
                   "state_change": "||h_last - h_embedding|| / ||h_embedding||",
-                  "similarity": "cosine of last-layer token states"},
+                  "similarity": "cosine of last-layer token states",
+                  "block_update": "||gated branch output|| / ||residual||, recorded by the model's fusion block",
+                  "time_share": "share of all attention on audio / visual keys per time bin, mean over blocks, heads, tokens"},
+        token_predictions=tok_pred if tok_pred.shape == (att.shape[2],) else None,
+        fused_prediction=float(ins.predictions.fused),
+        block_update=upd,
+        time_bin_edges=edges,
+        time_share=tshare,
     )
 
 
@@ -238,6 +289,45 @@ def _validate(clip_id: str, att: np.ndarray, kmod: np.ndarray, states: np.ndarra
                          f"{att.shape[2]} fusion tokens; expected (layers+1, tokens, width).")
     if gates.shape[0] != att.shape[0]:
         raise MmvizError(f"The inspection of {clip_id} has gates for {gates.shape[0]} blocks but attention for {att.shape[0]}.")
+
+
+def _block_update(ins: Inspection, n_blocks: int, n_tokens: int) -> np.ndarray | None:
+    """(n_blocks, N, 2) the model's recorded update sizes, or None when the inspection has none (older records)."""
+    u = getattr(ins, "block_updates", None)
+    if u is None:
+        return None
+    u = np.asarray(u, dtype=np.float32)
+    if u.shape != (n_blocks, n_tokens, 2):
+        raise MmvizError(f"The inspection of {ins.clip_id} has block updates of shape {u.shape} for {n_blocks} blocks "
+                         f"and {n_tokens} tokens; it was saved incompletely.")
+    return u
+
+
+TIME_BIN_WIDTHS = (0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
+MAX_TIME_BINS = 12
+
+
+def _time_share(att: np.ndarray, kmod: np.ndarray, ktimes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(edges (n_bins+1,), share (n_bins, 2)): attention mass on audio / visual keys per time bin.
+
+    The bin width is the smallest of ``TIME_BIN_WIDTHS`` that gives at most ``MAX_TIME_BINS``
+    bins, so every bar of the chart can carry its number.
+    """
+    mass = att.mean(axis=(0, 1, 2))  # (K,) mean over blocks, heads, tokens; sums to 1 with the null key
+    timed = (kmod > 0) & np.isfinite(ktimes)
+    if not timed.any():
+        return np.zeros(1), np.zeros((0, 2), np.float32)
+    t_end = float(np.nanmax(ktimes[timed]))
+    # the last key starts at t_end; give it room to the next bin edge
+    width = next((w for w in TIME_BIN_WIDTHS if np.floor(t_end / w) + 1 <= MAX_TIME_BINS), TIME_BIN_WIDTHS[-1])
+    n_bins = int(np.floor(t_end / width)) + 1
+    edges = np.arange(n_bins + 1, dtype=np.float64) * width
+    share = np.zeros((n_bins, 2), dtype=np.float64)
+    idx = np.clip(np.floor(np.where(timed, ktimes, 0.0) / width).astype(np.int64), 0, n_bins - 1)
+    for col, m in ((0, 1), (1, 2)):
+        sel = timed & (kmod == m)
+        np.add.at(share[:, col], idx[sel], mass[sel])
+    return edges, share.astype(np.float32)
 
 
 def _modality_share(att: np.ndarray, kmod: np.ndarray) -> np.ndarray:

@@ -129,34 +129,173 @@ def _empty(message: str) -> go.Figure:
 
 
 def fusion_gates(ins: Inspection) -> go.Figure:
+    """The gates of each fusion block: constants of the checkpoint (compare two checkpoints with it, not two clips)."""
     g = ins.gates  # (n_blocks, 2)
     blocks = [f"block {b} (L{ins.block_layers[b]})" for b in range(g.shape[0])]
-    fig = go.Figure([go.Bar(x=blocks, y=g[:, 0], name="cross-attention gate"), go.Bar(x=blocks, y=g[:, 1], name="feed-forward gate")])
-    fig.update_layout(**LAYOUT, height=280, title="Gates per fusion block", yaxis=dict(range=[0, 1], title="sigmoid gate"), barmode="group")
+    bar = dict(texttemplate="%{y:.3f}", textposition="outside", cliponaxis=False)
+    fig = go.Figure([go.Bar(x=blocks, y=g[:, 0], name="cross-attention gate", **bar),
+                     go.Bar(x=blocks, y=g[:, 1], name="feed-forward gate", **bar)])
+    fig.update_layout(**LAYOUT, height=280, title="Gates per fusion block (model constants, the same on every clip)",
+                      yaxis=dict(range=[0, 1.1], title="sigmoid gate"), barmode="group")
     return fig
 
 
+def gate_caption(ins: Inspection) -> str:
+    """One sentence stating the gates once, as what they are: constants of the checkpoint."""
+    g = np.asarray(ins.gates, dtype=np.float64).reshape(-1, 2)
+    if not g.size:
+        return "This model has no fusion blocks."
+    return (f"Gates are constants of this checkpoint (the same on every clip): cross-attention {g[:, 0].min():.3f}–"
+            f"{g[:, 0].max():.3f}, feed-forward {g[:, 1].min():.3f}–{g[:, 1].max():.3f} over {len(g)} blocks.")
+
+
 def token_norms(ins: Inspection) -> go.Figure:
+    """Raw hidden-state norms per layer (reference only: the final RMS norm rescales every token before the heads)."""
     norms = np.linalg.norm(ins.token_states, axis=-1)  # (L+1, N)
     fig = go.Figure([go.Scatter(x=list(range(norms.shape[0])), y=norms[:, n], mode="lines+markers", name=f"token {n}")
                      for n in range(norms.shape[1])])
     for b in ins.block_layers:
         fig.add_vline(x=b + 1, line_dash="dot", line_color="#bbb")
-    fig.update_layout(**LAYOUT, height=280, title="Token norm per layer",
+    fig.update_layout(**LAYOUT, height=280, title="Token norm per layer (not a contribution: rescaled before the heads)",
                       xaxis_title="layer (0 = embedding)", yaxis_title="‖h‖")
     return fig
 
 
+def block_update_bars(expl: Explanation) -> go.Figure:
+    """How much each fusion block changed the fusion tokens on this clip (the model's own record), numbered."""
+    tok = expl.token_diagnostics
+    mean = tok.block_update_mean() if tok is not None else None
+    if mean is None:
+        return _empty(("This stored result was computed before the model recorded its per-clip block updates; clips scored from "
+                      "now on have them (clear the results cache to recompute stored ones)."))
+    upd = np.asarray(tok.block_update, dtype=np.float64)  # (n_blocks, N, 2)
+    blocks = [f"block {b} (L{tok.block_layers[b]})" for b in range(mean.shape[0])]
+    fig = go.Figure()
+    for j, (name, color) in enumerate((("cross-attention", COLORS["audio"]), ("feed-forward", "#72B7B2"))):
+        fig.add_trace(go.Bar(x=blocks, y=mean[:, j], name=name, marker_color=color,
+                             customdata=upd[:, :, j].max(1), texttemplate="%{y:.3f}", textposition="outside", cliponaxis=False,
+                             hovertemplate="%{x}: mean %{y:.4f}, largest token %{customdata:.4f}<extra>" + name + "</extra>"))
+    top = float(mean.max()) if mean.size else 1.0
+    fig.update_layout(**LAYOUT, height=300, barmode="group", title="Change each block made on this clip",
+                      yaxis=dict(title="‖gated update‖ / ‖residual‖ (mean over tokens)", range=[0, 1.25 * max(top, 1e-6)]),
+                      legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def token_prediction_bars(expl: Explanation, dead: tuple[int, ...] = ()) -> go.Figure:
+    """Each fusion token's own score (per-token head) beside the fused score, numbered; dead tokens greyed."""
+    tok = expl.token_diagnostics
+    if tok is None or tok.token_predictions is None:
+        return _empty(("This stored result was computed before per-token scores were kept; clips scored from now on have them "
+                      "(clear the results cache to recompute stored ones)."))
+    v = np.asarray(tok.token_predictions, dtype=np.float64)
+    names = [f"t{n}" + (" †" if n in dead else "") for n in range(len(v))]
+    colors = [COLORS["null"] if n in dead else (COLORS["text"] if x >= 0 else "#B2182B") for n, x in enumerate(v)]
+    fig = go.Figure(go.Bar(x=names, y=v, marker_color=colors, texttemplate="%{y:+.2f}", textposition="outside",
+                           cliponaxis=False, hovertemplate="token %{x}: %{y:+.3f}<extra>per-token head</extra>"))
+    if tok.fused_prediction is not None:
+        fig.add_hline(y=tok.fused_prediction, line_dash="dot", line_color=COLORS["fused"],
+                      annotation_text=f"fused {tok.fused_prediction:+.2f}", annotation_position="top left")
+    lo, hi = min(0.0, float(v.min()), tok.fused_prediction or 0.0), max(0.0, float(v.max()), tok.fused_prediction or 0.0)
+    pad = 0.25 * max(hi - lo, 0.1)
+    fig.update_layout(**LAYOUT, height=300, title="What each fusion token says (per-token head)" + (" · † dead" if dead else ""),
+                      yaxis=dict(title="score (−3 … +3)", range=[lo - pad, hi + pad], zeroline=True))
+    return fig
+
+
+def attention_block_share(expl: Explanation) -> go.Figure:
+    """Share of the fusion tokens' attention on null / audio / visual keys in each block, numbered."""
+    tok = expl.token_diagnostics
+    if tok is None:
+        return _empty("No fusion-token diagnostics for this clip.")
+    share = tok.block_share()  # (n_blocks, 3)
+    blocks = [f"block {b} (L{tok.block_layers[b]})" for b in range(share.shape[0])]
+    fig = go.Figure([go.Bar(x=blocks, y=share[:, j], name=m, marker_color=COLORS[m], texttemplate="%{y:.2f}",
+                            textposition="inside", insidetextanchor="middle")
+                     for j, m in enumerate(tok.modality_names)])
+    fig.update_layout(**LAYOUT, height=300, barmode="stack", title="Attention by modality, per block",
+                      yaxis=dict(range=[0, 1], title="share of attention"), legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def attention_time_share(expl: Explanation) -> go.Figure:
+    """Share of all attention on audio and visual keys per stretch of the clip, numbered."""
+    tok = expl.token_diagnostics
+    if tok is None or tok.time_share is None or not len(tok.time_share):
+        return _empty("No audio or visual keys: the tokens could only read the null key.")
+    e = np.asarray(tok.time_bin_edges, dtype=np.float64)
+    share = np.asarray(tok.time_share, dtype=np.float64)  # (n_bins, 2)
+    labels = [f"{a:g}–{b:g} s" for a, b in zip(e[:-1], e[1:])]
+    fig = go.Figure([go.Bar(x=labels, y=share[:, j], name=m, marker_color=COLORS[m], texttemplate="%{y:.2f}",
+                            textposition="outside", cliponaxis=False) for j, m in enumerate(("audio", "visual"))])
+    top = float(share.max()) if share.size else 1.0
+    fig.update_layout(**LAYOUT, height=300, barmode="group", title="Attention over time (share of all attention)",
+                      yaxis=dict(range=[0, 1.25 * max(top, 1e-6)], title="share"), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def attention_attribution_agreement(expl: Explanation) -> go.Figure:
+    """Spearman correlation of attention over time with |time attribution|, per modality, numbered."""
+    corr = expl.attention_vs_attribution or {}
+    mods = [m for m in TIME_MODALITIES if m in corr]
+    if not mods:
+        return _empty("No time attribution to compare attention with.")
+    vals = [float(corr[m]) for m in mods]
+    ok = [np.isfinite(v) for v in vals]
+    fig = go.Figure(go.Bar(x=mods, y=[v if k else 0.0 for v, k in zip(vals, ok)], marker_color=[COLORS[m] for m in mods],
+                           text=[f"{v:+.2f}" if k else "undefined" for v, k in zip(vals, ok)], textposition="outside",
+                           cliponaxis=False, hovertemplate="%{x}: Spearman %{text}<extra></extra>"))
+    fig.update_layout(**LAYOUT, height=300, title="Does attention follow the attribution? (Spearman ρ)",
+                      yaxis=dict(range=[-1.15, 1.15], title="ρ over time steps", zeroline=True, zerolinewidth=2))
+    return fig
+
+
+def token_similarity(expl: Explanation) -> go.Figure:
+    """Cosine similarity of the fusion tokens' last-layer states (copies waste capacity), every cell numbered."""
+    tok = expl.token_diagnostics
+    if tok is None:
+        return _empty("No fusion-token diagnostics for this clip.")
+    sim = np.asarray(tok.similarity, dtype=np.float64)
+    names = [f"t{n}" for n in range(sim.shape[0])]
+    fig = go.Figure(go.Heatmap(z=sim, x=names, y=names, zmin=-1, zmax=1, colorscale="RdBu", texttemplate="%{z:.2f}",
+                               textfont=dict(size=9), colorbar=dict(title="cos"),
+                               hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>"))
+    fig.update_layout(**LAYOUT, height=120 + 24 * sim.shape[0], title="Token similarity (last layer)",
+                      yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def dead_token_bars(report) -> go.Figure:
+    """Across a dataset: each token's largest audio+visual attention share, the threshold, dead tokens marked."""
+    if report is None:
+        return _empty("No scored dataset with this checkpoint: dead tokens need the dataset's inspections.")
+    v = np.asarray(report.av_share_max, dtype=np.float64)
+    dead = np.asarray(report.dead, dtype=bool)
+    names = [f"t{n}" for n in range(len(v))]
+    fig = go.Figure(go.Bar(x=names, y=v, marker_color=[COLORS["null"] if d else COLORS["visual"] for d in dead],
+                           customdata=np.asarray(report.used_in), texttemplate="%{y:.2f}", textposition="outside",
+                           cliponaxis=False,
+                           hovertemplate="token %{x}: largest A+V share %{y:.3f}, used in %{customdata} clips<extra></extra>"))
+    fig.add_hline(y=report.threshold, line_dash="dot", line_color="#B2182B",
+                  annotation_text=f"used at ≥ {report.threshold:g}", annotation_position="top left")
+    fig.update_layout(**LAYOUT, height=300, title=f"Dead tokens across {report.n_clips} clips: {len(report.dead_tokens)} (grey)",
+                      yaxis=dict(range=[0, min(1.15, 1.25 * max(float(v.max()) if v.size else 0.0, report.threshold) + 0.02)],
+                                 title="largest audio+visual share"))
+    return fig
+
+
 def token_modality_share(expl: Explanation) -> go.Figure:
-    """Share of each fusion token's attention on null / audio / visual keys (the explainer's TokenDiagnostics)."""
+    """Share of each fusion token's attention on null / audio / visual keys (the explainer's TokenDiagnostics), numbered."""
     tok = expl.token_diagnostics
     if tok is None:
         return _empty("No fusion-token diagnostics for this clip.")
     share = np.asarray(tok.attention_share_overall)  # (N, 3), columns tok.modality_names
     fig = go.Figure()
     for j, m in enumerate(tok.modality_names):
-        fig.add_trace(go.Bar(x=[f"token {n}" for n in range(share.shape[0])], y=share[:, j], name=m, marker_color=COLORS[m]))
-    fig.update_layout(**LAYOUT, height=280, barmode="stack", title="Attention share per token", yaxis=dict(range=[0, 1]))
+        fig.add_trace(go.Bar(x=[f"t{n}" for n in range(share.shape[0])], y=share[:, j], name=m, marker_color=COLORS[m],
+                             texttemplate="%{y:.2f}", textposition="inside", textfont=dict(size=9)))
+    fig.update_layout(**LAYOUT, height=300, barmode="stack", title="Attention share per token (mean over blocks)",
+                      yaxis=dict(range=[0, 1]), legend=dict(orientation="h", y=-0.2))
     return fig
 
 

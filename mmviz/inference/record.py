@@ -44,6 +44,11 @@ class Inspection:
     embeddings: pooled vectors "text" (D), "audio" (A), "visual" (A), "fused" (D).
     text_tokens: the LM tokens of the transcript as strings (what word attributions label).
     notes: plain-words remarks for users, e.g. what the model did not read of a long clip.
+    block_updates: float32 (n_blocks, N, 2) how much each fusion block changed each fusion
+        token on this clip: ``‖gated branch output‖ / ‖residual it is added to‖`` for the
+        cross-attention (column 0) and the feed-forward (column 1), as the model's
+        ``FusionBlock.forward`` computed it. Unlike ``gates`` (constants of the checkpoint),
+        these depend on the clip. None in records saved before it was recorded.
     """
 
     clip_id: str
@@ -67,6 +72,7 @@ class Inspection:
     label: float | None = None
     settings: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    block_updates: np.ndarray | None = None
 
     @property
     def n_blocks(self) -> int:

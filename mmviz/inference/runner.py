@@ -153,6 +153,7 @@ class ModelRunner:
             mmviz_version=mmviz.__version__,
             label=None if label is None else float(label),
             notes=(note,) if note else (),
+            block_updates=None if o.block_updates is None else o.block_updates[i].detach().float().cpu().numpy(),
         )
 
 

@@ -219,14 +219,9 @@ with st.container(key="attention-heatmap", border=True):
     ui.chart(cf.attention_heatmap(ex.attention, block, None if head == "mean" else int(head)), key="att_chart")
 
 with st.container(key="fusion-inspector", border=True):
-    st.subheader("Fusion-token inspector", anchor=False)
-    c = st.columns(3)
-    with c[0]:
-        ui.chart(cf.fusion_gates(ins), key="gates")
-    with c[1]:
-        ui.chart(cf.token_norms(ins), key="norms")
-    with c[2]:
-        ui.chart(cf.token_modality_share(ex), key="share")
+    from mmviz.app.app_pages.clip_sections import fusion_inspector
+
+    fusion_inspector.render(svc, ins, ex)
 
 with st.container(key="contributions", border=True):
     st.subheader("Modality contributions", anchor=False)
