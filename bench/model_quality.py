@@ -1,6 +1,14 @@
 """Held-out quality of a checkpoint: every head against unimodal baselines, plus CMU-MOSI dev.
 
     python bench/model_quality.py [--checkpoint models/default] [--work DIR] [--shared-dir ../shared]
+    python bench/model_quality.py --heads-only --eval-corpus DIR --checkpoint A --compare B [--compare C]
+
+``--eval-corpus`` (a features folder none of the checkpoints trained on, e.g. a demo corpus
+generated with another seed) adds the table "does each head mean what its name says": the
+text head against the sentence's planted valence, the audio head against the voice's, the
+visual head against the face's, the fused head against the label — and CMU-MOSI dev with
+audio and video absent (text head and fused head against human labels) — for the checkpoint
+and every ``--compare`` checkpoint, side by side. ``--heads-only`` prints only that table.
 
 ``--work`` is the folder ``mmviz build-default`` generated its corpora into (default:
 ``$MMVIZ_CACHE/build-default``); the test split of those corpora was never trained on. The
@@ -29,8 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default=None, help="corpora folder of mmviz build-default")
     ap.add_argument("--shared-dir", default=str(REPO.parent / "shared"))
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--compare", action="append", default=[], help="another checkpoint for the heads table")
+    ap.add_argument("--eval-corpus", default=None, help="features folder never trained on, for the heads table")
+    ap.add_argument("--heads-only", action="store_true", help="print only the heads table")
     a = ap.parse_args(argv)
 
+    if a.eval_corpus or a.heads_only:
+        heads_table([a.checkpoint, *a.compare], a.eval_corpus, Path(a.shared_dir))
+        if a.heads_only:
+            return 0
     work = Path(a.work) if a.work else cache_dir() / "build-default"
     corpora = sorted(p for p in work.glob("corpus-*") if (p / "metadata.csv").exists())
     if not corpora:
@@ -58,6 +73,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nCMU-MOSI dev: skipped ({shared}/data/text not found)")
     print(f"\n({time.time() - t0:.0f} s)")
     return 0
+
+
+def heads_table(checkpoints: list[str], eval_corpus: str | None, shared: Path) -> None:
+    """Each head of each checkpoint against what its name promises (see the module doc)."""
+    from mmviz.data.dataset import load_features_dir
+    from mmviz.training.evaluation import mosi_dev_heads, planted_table
+    from mmviz_models.checkpoint import load_checkpoint
+
+    clips = load_features_dir(eval_corpus) if eval_corpus else []
+    print("## Each head vs what its name promises\n")
+    if clips:
+        print(f"generated clips: {len(clips)} from {eval_corpus} (none trained on)")
+    print("| checkpoint | trained on | head vs target | n | Non0 Acc-2 | MAE | r |")
+    print("|---|---|---|---|---|---|---|")
+    for ck in checkpoints:
+        model, bb, h = load_checkpoint(ck)
+        rows = {}
+        if (shared / "data" / "text").exists():
+            rows.update({f"MOSI dev (AV absent): {k}": v for k, v in mosi_dev_heads(model, bb.tokenizer, shared).items()})
+        if clips:
+            rows.update({f"generated: {k}": v | {"n": float(len(clips))}
+                         for k, v in planted_table(model, bb.tokenizer, clips).items()})
+        for name, m in rows.items():
+            print(f"| {Path(ck).name} `{h[:8]}` | {model.cfg.head_targets} | {name} | {int(m.get('n', 0))} | "
+                  f"{m['Non0_acc_2']:.3f} | {m['MAE']:.3f} | {m['Corr']:.3f} |")
+    print()
 
 
 if __name__ == "__main__":

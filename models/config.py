@@ -14,6 +14,8 @@ from typing import Any
 
 BUILTIN_BACKBONE = "smollm2-135m-instruct"
 TINY_BACKBONE = "tiny-random-llama"
+#: see FusionConfig.head_targets
+HEAD_TARGETS: tuple[str, ...] = ("label", "planted")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,20 @@ class FusionConfig:
     #: sentences), so this skip lets the fused prediction use it. Checkpoints written before
     #: this field existed load with False (see ``from_dict``).
     fused_reads_text: bool = True
+    #: What each head is trained to predict. ``"label"``: every head on the clip label (the
+    #: first default model). ``"planted"``: the text head on the transcript's own valence, the
+    #: audio head on the voice's, the visual head on the face's (the generator knows each; a
+    #: removed or absent modality's target is 0), the fused and per-token heads on the clip
+    #: label — so a head's name says what it means. Read by ``mmviz.training``; the forward
+    #: pass is the same either way. Older checkpoints load with "label".
+    head_targets: str = "label"
+    #: Which LM hidden state the text path reads (mean over the text tokens): the HF
+    #: ``hidden_states`` index, 0 = token embeddings, i = after decoder layer i. None = after
+    #: the last layer and the final norm (the first default model). Why: a linear probe finds
+    #: sentiment best read from a middle layer (``bench/text_layer_probe.py``). Feeds the text
+    #: head and, with ``fused_reads_text``, the fused head's text skip; the fusion tokens still
+    #: attend to every layer as before.
+    text_read_layer: int | None = None
     max_text_tokens: int = 64
     max_av_steps: int = 600
     audio_features: tuple[str, ...] = ()
@@ -95,6 +111,10 @@ class FusionConfig:
                     raise ValueError(f"{name}_{stat} has {len(vals)} values for {len(feats)} features")
         if self.n_fusion_tokens < 1:
             raise ValueError("n_fusion_tokens must be >= 1")
+        if self.head_targets not in HEAD_TARGETS:
+            raise ValueError(f"head_targets must be one of {HEAD_TARGETS}, got {self.head_targets!r}")
+        if self.text_read_layer is not None and self.text_read_layer < 0:
+            raise ValueError(f"text_read_layer must be >= 0 (a hidden-state index) or None, got {self.text_read_layer}")
 
     @property
     def audio_dim(self) -> int:
@@ -131,6 +151,8 @@ class FusionConfig:
             raise ValueError(f"unknown config fields: {sorted(unknown)}")
         d = dict(d)
         d.setdefault("fused_reads_text", False)  # older checkpoints: fused head on fusion tokens only
+        d.setdefault("head_targets", "label")  # older checkpoints: every head trained on the clip label
+        d.setdefault("text_read_layer", None)  # older checkpoints: text path reads the last layer
         if "tiny" in d and isinstance(d["tiny"], dict):
             d["tiny"] = TinyBackboneConfig(**d["tiny"])
         if "loss" in d and isinstance(d["loss"], dict):

@@ -14,8 +14,10 @@ heads -> outputs.
   embedding and a time encoding in clip seconds. A cross-attention row therefore says which
   modality and which moment a token read.
 * Heads: fused (mean of fusion tokens, beside the mean text state when
-  ``cfg.fused_reads_text``), text-only (mean of text states), audio-only and
-  visual-only (pooled encoder outputs), and a per-token head.
+  ``cfg.fused_reads_text``), text-only (mean of text states — of the last layer, or of
+  ``cfg.text_read_layer``, where a probe finds sentiment), audio-only and visual-only
+  (pooled encoder outputs), and a per-token head. What each head is trained to predict is
+  ``cfg.head_targets`` (see ``losses.py``).
 * The forward pass is split in two, which is exactly equivalent to running the LM over
   ``[text; fusion tokens]`` at once: :meth:`FusionModel.encode_text` runs the frozen LM over
   the text alone and keeps every layer's keys/values (a :class:`TextPrefix`); the fusion
@@ -114,7 +116,7 @@ class TextPrefix:
     values: tuple[torch.Tensor, ...]  # per LM layer (B, kv_heads, L, head_dim)
     text_mask: torch.Tensor  # (B, L) bool
     text_states: torch.Tensor  # (B, L, D) last LM layer, before the final norm
-    emb_text: torch.Tensor  # (B, D) mean of final-normed text states
+    emb_text: torch.Tensor  # (B, D) mean of the read text states (final-normed last layer, or cfg.text_read_layer)
     # Optional (see FusionModel.precompute_fusion): the fusion tokens' states up to the first
     # fusion block, which cannot depend on audio/video either.
     fusion_pre: torch.Tensor | None = None  # (B, N, D) after the LM part of the first block's layer
@@ -368,13 +370,25 @@ class FusionModel(nn.Module):
         pos = (text_mask.long().cumsum(1) - 1).clamp_min(0)  # (B, L)
         attn_bias = attention_bias(text_mask, L, h.dtype)  # (B, 1, L, L) causal, pads unread
         rotary = self.rotary(h, pos)  # (cos, sin) each (B, L, head_dim)
+        read = self.text_read_layer()
         keys, values = [], []
-        for layer in self.layers:
+        read_h = h if read == 0 else None  # (B, L, D) the hidden state the text path reads
+        for i, layer in enumerate(self.layers, 1):
             h, kv = run_layer(layer.lm_layer, h, attn_bias, rotary)  # (B, L, D), K/V each (B, kv_heads, L, head_dim)
             keys.append(kv.keys)
             values.append(kv.values)
-        emb_text = _masked_mean(self.final_norm(h), text_mask)  # (B, D)
+            if i == read:
+                read_h = h  # (B, L, D) after decoder layer i
+        # the text path: the last layer through the final norm, or cfg.text_read_layer's raw state
+        emb_text = _masked_mean(self.final_norm(h) if read_h is None else read_h, text_mask)  # (B, D)
         return TextPrefix(tuple(keys), tuple(values), text_mask, h, emb_text)
+
+    def text_read_layer(self) -> int | None:
+        """The hidden-state index the text path reads (None = last layer, final-normed)."""
+        i = self.cfg.text_read_layer
+        if i is not None and i > len(self.layers):
+            raise ValueError(f"text_read_layer {i} is past the LM's {len(self.layers)} layers")
+        return i
 
     def _fusion_frame(self, prefix: TextPrefix):
         """Positions, attention mask and rotary embeddings of the fusion tokens after ``prefix``."""

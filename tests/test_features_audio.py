@@ -6,13 +6,23 @@ import numpy as np
 import pytest
 
 from media_fixtures import SR, tone
-from mmviz.features.audio import AUDIO_FEATURE_NAMES, audio_features, speaking_activity
+from mmviz.features.audio import (
+    ABSOLUTE_AUDIO_FEATURE_NAMES,
+    AUDIO_FEATURE_NAMES,
+    RELATIVE_AUDIO_FEATURE_NAMES,
+    SPEAKER_RELATIVE_FEATURES,
+    audio_features,
+    speaking_activity,
+)
 
 
 def test_names_are_the_documented_set():
     assert AUDIO_FEATURE_NAMES[:3] == ("pitch_hz", "voiced_prob", "rms_db")
-    assert AUDIO_FEATURE_NAMES[-1] == "speaking"
-    assert [n for n in AUDIO_FEATURE_NAMES if n.startswith("mfcc_")] == [f"mfcc_{i}" for i in range(1, 14)]
+    assert AUDIO_FEATURE_NAMES == ABSOLUTE_AUDIO_FEATURE_NAMES + RELATIVE_AUDIO_FEATURE_NAMES
+    assert ABSOLUTE_AUDIO_FEATURE_NAMES[-1] == "speaking"  # the first default model reads exactly these
+    assert [n for n in ABSOLUTE_AUDIO_FEATURE_NAMES if n.startswith("mfcc_")] == [f"mfcc_{i}" for i in range(1, 14)]
+    assert set(SPEAKER_RELATIVE_FEATURES) <= set(AUDIO_FEATURE_NAMES)
+    assert not {"pitch_hz", "rms_db", "mfcc_1", "spectral_centroid_hz"} & set(SPEAKER_RELATIVE_FEATURES)
 
 
 def test_tone_between_silences_has_its_pitch_only_where_it_sounds():

@@ -105,7 +105,7 @@ def test_modality_dropout_removes_modalities_the_way_explainers_do_and_relabels(
     data[0] = LabelledClip(data[0].features, data[0].label, "train", {})
     unlabelled = lambda clip, dropped: None if clip is data[0] else _audio_relabel(clip, dropped)  # noqa: E731
     out = with_dropout(data, 1.0, unlabelled, random.Random(0))
-    assert out[0] == (data[0].features, data[0].label), "a clip without a rule stays complete"
+    assert out[0][0] is data[0].features and out[0][1].fused == data[0].label, "a clip without a rule stays complete"
     seen = set()
     for clip, (feats, target) in zip(data[1:], out[1:]):
         gone = tuple(m for m, missing in (("text", not feats.words),
@@ -113,10 +113,12 @@ def test_modality_dropout_removes_modalities_the_way_explainers_do_and_relabels(
                                            ("visual", feats.visual is None or np.isnan(feats.visual.values).all())) if missing)
         assert gone, "rate 1.0 removes at least one modality from every clip"
         seen.add(gone)
-        assert target == (0.0 if "audio" in gone else clip.label)
+        assert target.fused == (0.0 if "audio" in gone else clip.label)
+        assert target.audio == target.fused  # head_targets="label" (default): every head on the (relabelled) label
     assert len(seen) >= 5 and seen <= set(DROP_SETS)
-    assert with_dropout(data, 0.0, unlabelled, random.Random(0)) == [(c.features, c.label) for c in data]
-    assert with_dropout(data, 1.0, None, random.Random(0)) == [(c.features, c.label) for c in data]
+    whole = [(c.features, c.label) for c in data]
+    assert [(f, t.fused) for f, t in with_dropout(data, 0.0, unlabelled, random.Random(0))] == whole
+    assert [(f, t.fused) for f, t in with_dropout(data, 1.0, None, random.Random(0))] == whole
 
 
 def test_a_model_trained_with_modality_dropout_answers_the_relabelled_question(tmp_path):

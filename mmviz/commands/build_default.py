@@ -25,7 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--out", default=None, help="where the checkpoint and its model card go (default: $MMVIZ_CACHE/build-default/model)")
     p.add_argument("--work", default=None, help="where corpora are cached (default: $MMVIZ_CACHE/build-default)")
-    p.add_argument("--size", default="full", choices=["full", "small"])
+    p.add_argument("--size", default="full", choices=["full", "small", "measure"])
+    p.add_argument("--head-targets", default="planted", choices=["planted", "label"],
+                   help="what the text/audio/visual heads learn: their own modality's valence (default) or the clip label")
     p.add_argument("--shared-dir", default=None, help="folder holding data/text (default: ../shared from the current folder, if present)")
     p.add_argument("--seed", type=seed(), default=7)
     p.add_argument("--resume", action="store_true", help="continue an interrupted (or shorter) training run in --out")
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     shared = args.shared_dir or Path.cwd().parent / "shared"
     work = args.work or cache_dir() / "build-default"
     out = args.out or cache_dir() / "build-default" / "model"
-    recipe = Recipe(size=args.size, seed=args.seed, half=not args.full_precision)
+    recipe = Recipe(size=args.size, seed=args.seed, half=not args.full_precision, head_targets=args.head_targets)
     card = build_default(out, work, recipe, shared_dir=shared, resume=args.resume)
     print(f"checkpoint {card['checkpoint_hash']} written to {out} ({card['build_seconds'] / 60:.1f} min)")
     print("to ship it: copy it into models/default/ (see `mmviz build-default --help`)")

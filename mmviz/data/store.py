@@ -100,7 +100,9 @@ class ResultsStore:
 
     # ---- features
     def features_path(self, content_hash: str, transcript_input: str = "none", settings: Any = None) -> Path:
-        return self.root / "features" / f"{content_hash}-{transcript_input}-{settings_key(settings)}.json"
+        from mmviz.features.extract import extraction_key  # settings + descriptor version
+
+        return self.root / "features" / f"{content_hash}-{transcript_input}-{extraction_key(settings)}.json"
 
     def get_features(self, content_hash: str, transcript_input: str = "none", settings: Any = None) -> ClipFeatures | None:
         return self._load(self.features_path(content_hash, transcript_input, settings))

@@ -106,6 +106,28 @@ def generate_corpus(
     return meta
 
 
+#: metadata column holding each modality's planted valence
+PLANTED_COLUMNS: dict[str, str] = {"text": "text_valence", "audio": "vocal_valence", "visual": "facial_valence"}
+
+
+def planted_valences(meta: dict) -> dict[str, float]:
+    """Each modality's planted valence recorded in a metadata row, ``{"text": ..., ...}``.
+
+    Why exposed: these are the per-head training targets (the text head learns the sentence's
+    valence, the audio head the voice's, the visual head the face's; ``head_targets="planted"``).
+    Modalities without a finite value (real data, text-only items) are left out.
+    """
+    out = {}
+    for modality, col in PLANTED_COLUMNS.items():
+        try:
+            v = float(meta[col])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if np.isfinite(v):
+            out[modality] = v
+    return out
+
+
 def read_metadata(corpus_dir: str | Path) -> pd.DataFrame:
     """Read a corpus's ``metadata.csv`` (empty transcripts and spans stay empty, not NaN text)."""
     path = Path(corpus_dir) / "metadata.csv"

@@ -5,6 +5,17 @@ pauses), not the words. Spectral descriptors are computed on a fine 10 ms grid a
 over each hop so short events still count; pitch uses pYIN directly at the hop (it is the slow
 part) with a speech range of 60–500 Hz. Step k covers [k·hop, (k+1)·hop) and is stamped with
 its centre, the same convention the visual descriptors use.
+
+Speaker-relative prosody (:data:`RELATIVE_AUDIO_FEATURE_NAMES`): the absolute descriptors say
+as much about *who* speaks and *how the recording was levelled* as about how they feel — a
+real voice's pitch and loudness simply differ from the training voices'. So each clip also
+gets its pitch in semitones from the clip's median voiced pitch, its loudness in dB from the
+clip's median speaking loudness, its local syllable rate as log2 of the clip's median rate,
+its spectral centroid as log2 of the clip's median, and cepstral-mean-normalised MFCCs (the
+clip's mean over speaking steps removed). These are unchanged by a constant pitch shift or a
+gain (tested); what they keep is the *shape* of the prosody: range, emphasis, changes of
+pace within the clip. :data:`SPEAKER_RELATIVE_FEATURES` is the set a model reads when it must
+not read absolute level at all.
 """
 
 from __future__ import annotations
@@ -15,10 +26,22 @@ from mmviz.records.features import TimedMatrix
 from mmviz.validate import HOP, SAMPLE_RATE, check_number
 
 N_MFCC = 13
-AUDIO_FEATURE_NAMES: tuple[str, ...] = (
+#: What the extractor computes, absolute (the first default model reads exactly these).
+ABSOLUTE_AUDIO_FEATURE_NAMES: tuple[str, ...] = (
     "pitch_hz", "voiced_prob", "rms_db", "spectral_centroid_hz", "spectral_flux", "spectral_rolloff_hz",
     "zero_crossing_rate", *(f"mfcc_{i}" for i in range(1, N_MFCC + 1)), "speaking",
 )
+#: Speaker/clip-relative versions (see the module doc); mfcc_1 (overall level) has none.
+RELATIVE_AUDIO_FEATURE_NAMES: tuple[str, ...] = (
+    "pitch_rel_st", "rms_rel_db", "rate_rel", "centroid_rel", *(f"mfcc_{i}_rel" for i in range(2, N_MFCC + 1)),
+)
+AUDIO_FEATURE_NAMES: tuple[str, ...] = ABSOLUTE_AUDIO_FEATURE_NAMES + RELATIVE_AUDIO_FEATURE_NAMES
+#: The audio input of a model that must not read a voice's absolute pitch, loudness or rate:
+#: the relative descriptors plus the level-free absolute ones (voicing, activity, flux).
+SPEAKER_RELATIVE_FEATURES: tuple[str, ...] = ("voiced_prob", "speaking", "spectral_flux", *RELATIVE_AUDIO_FEATURE_NAMES)
+#: Bumped whenever the descriptors change, so stored features of an older extractor are not
+#: reused (it is part of every ClipFeatures.settings and of the store's features key).
+AUDIO_DESCRIPTORS_VERSION = "2-speaker-relative"
 PITCH_FMIN = 60.0
 PITCH_FMAX = 500.0
 FINE_HOP_S = 0.01
@@ -85,7 +108,10 @@ def audio_features(audio: np.ndarray, sample_rate: int, *, hop: float = 0.1, sta
     vprob = np.where(loud, vprob, 0.0)
 
     speaking = speaking_activity(rms_db, vprob)
-    cols = [f0, vprob, rms_db, pool(centroid), pool(flux), pool(rolloff), pool(zcr), *pool(mfcc), speaking]
+    centroid_s, mfcc_s = pool(centroid), pool(mfcc)
+    rate = syllable_rate(rms, speaking, hop, fine / sr)
+    rel = relative_prosody(f0, rms_db, rate, centroid_s, mfcc_s[1:], speaking)
+    cols = [f0, vprob, rms_db, centroid_s, pool(flux), pool(rolloff), pool(zcr), *mfcc_s, speaking, *rel]
     values = np.stack([np.asarray(c, dtype=np.float64)[:T] for c in cols], axis=1).astype(np.float32)
     times = start + (np.arange(T) + 0.5) * hop
     return TimedMatrix(values, AUDIO_FEATURE_NAMES, times.astype(np.float64), float(hop))
@@ -125,6 +151,62 @@ def _pitch(y: np.ndarray, sr: int, hop: float, T: int) -> tuple[np.ndarray, np.n
             warnings.simplefilter("ignore", RuntimeWarning)
             pitch = np.where(voiced, np.nanmedian(np.where(vflag, f0, np.nan), axis=1), np.nan)
     return pitch, vprob.mean(axis=1)
+
+
+def _median(x: np.ndarray, where: np.ndarray) -> float:
+    """Median of the finite values of ``x`` at ``where`` (all finite values when none there); NaN if none."""
+    sel = x[where & np.isfinite(x)]
+    if sel.size == 0:
+        sel = x[np.isfinite(x)]
+    return float(np.median(sel)) if sel.size else float("nan")
+
+
+def syllable_rate(rms_fine: np.ndarray, speaking: np.ndarray, hop: float, fine_hop: float = FINE_HOP_S,
+                  window: float = 1.5) -> np.ndarray:
+    """Syllable nuclei per second of speech around each step (NaN where too little speech).
+
+    Nuclei are peaks of the 10 ms loudness envelope (dB, lightly smoothed) that stand out by at
+    least 3 dB and lie at least 100 ms apart — a standard syllable-rate proxy. Working in dB
+    with a prominence threshold makes the count independent of the recording's gain.
+    """
+    from scipy.signal import find_peaks
+
+    T = len(speaking)
+    env = 20 * np.log10(np.asarray(rms_fine, np.float64) + 1e-10)
+    env = np.convolve(env, np.ones(5) / 5, mode="same")
+    peaks, _ = find_peaks(env, prominence=3.0, distance=max(1, int(round(0.1 / fine_hop))))
+    peak_t = peaks * fine_hop
+    centres = (np.arange(T) + 0.5) * hop
+    half = window / 2
+    out = np.full(T, np.nan)
+    for k in range(T):
+        lo, hi = max(0, int((centres[k] - half) / hop)), min(T, int(np.ceil((centres[k] + half) / hop)))
+        speech_s = float(speaking[lo:hi].sum()) * hop
+        if speaking[k] and speech_s >= 0.3:
+            n = int(((peak_t >= lo * hop) & (peak_t < hi * hop)).sum())
+            out[k] = n / speech_s
+    return out
+
+
+def relative_prosody(pitch_hz: np.ndarray, rms_db: np.ndarray, rate: np.ndarray, centroid_hz: np.ndarray,
+                     mfcc: np.ndarray, speaking: np.ndarray) -> list[np.ndarray]:
+    """The :data:`RELATIVE_AUDIO_FEATURE_NAMES` columns from the absolute per-step ones.
+
+    pitch_hz, rms_db, rate, centroid_hz, speaking: (T,); mfcc: (12, T), coefficients 2..13.
+    Each is expressed against the clip's own median (over speaking steps): a multiplicative
+    pitch shift or a gain moves the absolute columns and the median alike, so the relative
+    ones do not move. Pitch and rate are NaN where undefined (unvoiced, no speech).
+    """
+    talk = np.asarray(speaking) > 0.5
+    with np.errstate(all="ignore"):
+        f0_ref = _median(pitch_hz, talk)
+        pitch_rel = 12.0 * np.log2(pitch_hz / f0_ref)
+        rms_rel = np.clip(rms_db - _median(rms_db, talk), -40.0, 40.0)
+        rate_rel = np.where(talk, np.log2(rate / _median(rate, talk)), np.nan)
+        centroid_rel = np.log2(np.maximum(centroid_hz, 1.0) / max(_median(centroid_hz, talk), 1.0))
+    ref = talk if talk.any() else np.ones_like(talk)
+    mfcc_rel = mfcc - mfcc[:, ref].mean(axis=1, keepdims=True)  # cepstral mean normalisation
+    return [pitch_rel, rms_rel, rate_rel, centroid_rel, *mfcc_rel]
 
 
 def speaking_activity(rms_db: np.ndarray, voiced_prob: np.ndarray, *, hangover: int = 2) -> np.ndarray:

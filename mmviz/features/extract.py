@@ -53,6 +53,19 @@ class ExtractSettings:
         return d
 
 
+def extraction_key(settings: ExtractSettings | None = None) -> str:
+    """The settings part of a stored ClipFeatures' key: the settings *and* the descriptor version.
+
+    Why the version: the default settings never change, but what the extractor computes does
+    (speaker-relative prosody added columns); features stored by an older extractor must not
+    be handed to a model that reads the new columns.
+    """
+    from mmviz.features.audio import AUDIO_DESCRIPTORS_VERSION
+    from mmviz.records.keys import settings_key
+
+    return settings_key({"settings": settings_key(settings), "audio_descriptors": AUDIO_DESCRIPTORS_VERSION})
+
+
 def _noop(stage: str, fraction: float) -> None:
     return None
 
@@ -106,7 +119,7 @@ def extract_features(
     progress(stage, fraction) is called as stages finish. Raises MediaError subclasses for bad
     input (see mmviz.media.errors).
     """
-    from mmviz.features.audio import audio_features, n_steps
+    from mmviz.features.audio import AUDIO_DESCRIPTORS_VERSION, audio_features, n_steps
     from mmviz.features.visual import DETECTOR, FrameDescriber, visual_features
     from mmviz.media.decode import decode
     from mmviz.media.names import safe_filename
@@ -178,7 +191,8 @@ def extract_features(
                                      spread_words, voiced_segments)
     report("transcript", 1.0)
 
-    settings_dict = settings.to_dict() | {"detector": DETECTOR, "pitch": "librosa.pyin 60-500 Hz @8 kHz"}
+    settings_dict = settings.to_dict() | {"detector": DETECTOR, "pitch": "librosa.pyin 60-500 Hz @8 kHz",
+                                          "audio_descriptors": AUDIO_DESCRIPTORS_VERSION}
     return ClipFeatures(
         clip_id=info.filename, content_hash=content_hash, audio=a_mat, visual=v_mat, words=words,
         transcript_source=source_kind, media=info, settings=settings_dict,

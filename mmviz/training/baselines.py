@@ -1,6 +1,7 @@
 """Unimodal baselines trained on the same data as the fusion model.
 
-They answer "does fusion help?": each sees one modality only. Text: ridge regression on the
+They answer "does fusion help?": each sees one modality only, and learns what the model's
+head of that modality learns (the label, or its modality's planted valence). Text: ridge regression on the
 frozen LM's mean-pooled transcript states (the same text representation the fusion model
 has). Audio / visual: gradient-boosted trees on per-clip statistics (mean, std, min, max over
 time) of the same named descriptors.
@@ -17,6 +18,7 @@ from sklearn.linear_model import RidgeCV
 
 from mmviz.data.dataset import LabelledClip
 from mmviz.inference.batching import tokenize
+from mmviz.training.targets import item_targets
 from mmviz_models.fusion import FusionModel
 
 
@@ -50,13 +52,20 @@ class UnimodalBaselines:
 
     @classmethod
     def fit(cls, model: FusionModel, tokenizer, train: list[LabelledClip], seed: int = 0) -> "UnimodalBaselines":
-        y = np.array([c.label for c in train])
-        text = RidgeCV(alphas=np.logspace(-2, 3, 12)).fit(text_embeddings(model, tokenizer, train), y)
         cfg = model.cfg
+        # each baseline learns what the model's head of its modality learns (cfg.head_targets)
+        targets = [item_targets(c, c.features, c.label, (), cfg.head_targets) for c in train]
+
+        def fit_on(head: str, x: np.ndarray, est):
+            y = np.array([getattr(t, head) for t in targets], dtype=float)
+            ok = ~np.isnan(y)
+            return est.fit(x[ok], y[ok])
+
+        text = fit_on("text", text_embeddings(model, tokenizer, train), RidgeCV(alphas=np.logspace(-2, 3, 12)))
         xa = np.stack([pooled_stats(c, "audio", cfg.audio_features) for c in train])
         xv = np.stack([pooled_stats(c, "visual", cfg.visual_features) for c in train])
-        audio = HistGradientBoostingRegressor(random_state=seed, max_iter=300).fit(xa, y)
-        visual = HistGradientBoostingRegressor(random_state=seed, max_iter=300).fit(xv, y)
+        audio = fit_on("audio", xa, HistGradientBoostingRegressor(random_state=seed, max_iter=300))
+        visual = fit_on("visual", xv, HistGradientBoostingRegressor(random_state=seed, max_iter=300))
         return cls(text, audio, visual)
 
     def predict(self, model: FusionModel, tokenizer, clips: list[LabelledClip]) -> dict[str, np.ndarray]:

@@ -24,10 +24,19 @@ from pathlib import Path
 from mmviz.data.dataset import LabelledClip, load_features_dir
 
 SIZES = {
-    # name: (templates, mosi, vader, epochs, batch)
-    "full": (500, 400, 250, 12, 16),
-    "small": (16, 8, 0, 1, 8),
+    # name: (templates, mosi, vader, epochs, batch, MOSI-train text-only items (None = all))
+    "full": (500, 400, 250, 12, 16, None),
+    "small": (16, 8, 0, 1, 8, 32),
+    # a measurement run that fits ~25 min on 2 busy CPU cores: few clips, 500 MOSI train sentences
+    "measure": (80, 24, 0, 2, 16, 500),
 }
+
+
+#: The hidden state the text path reads. ``bench/text_layer_probe.py`` (ridge on mean-pooled
+#: states, MOSI train -> dev, 229 sentences) on SmolLM2-135M: hidden states 14-22 form a plateau
+#: at Non0 Acc-2 0.76-0.81 / r 0.61-0.66 (15: 0.764 / 0.649; 17: 0.806 / 0.655, best r; 22: 0.810 /
+#: 0.625), the last layer 0.750 / 0.570. 15 sits on the plateau and is what the measured run used.
+TEXT_READ_LAYER = 15
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,27 @@ class Recipe:
     #: store the shipped weights as float16 (half the file, loaded back as float32); the card is
     #: computed on those stored weights
     half: bool = True
+    #: what each head learns (``FusionConfig.head_targets``): "planted" = every head its own
+    #: modality's valence, the fused head the label; "label" = every head the label (the
+    #: first default model)
+    head_targets: str = "planted"
+    #: the LM hidden state the text path reads (``FusionConfig.text_read_layer``; chosen with
+    #: ``bench/text_layer_probe.py``); None = the last layer
+    text_read_layer: int | None = TEXT_READ_LAYER
+    #: audio input: "relative" = speaker-relative prosody only
+    #: (``mmviz.features.audio.SPEAKER_RELATIVE_FEATURES``), "all" = every descriptor
+    audio_input: str = "relative"
+    #: add CMU-MOSI *train* sentences as text-only items (audio and video absent) with their
+    #: human labels: what teaches the text head real language (needs the shared folder)
+    mosi_text_only: bool = True
+
+    def config(self):
+        """The FusionConfig this recipe trains (feature statistics are filled in from the data)."""
+        from mmviz.features.audio import SPEAKER_RELATIVE_FEATURES
+        from mmviz_models.config import FusionConfig
+
+        audio = SPEAKER_RELATIVE_FEATURES if self.audio_input == "relative" else ()
+        return FusionConfig(head_targets=self.head_targets, text_read_layer=self.text_read_layer, audio_features=audio)
 
 
 def _corpus(work: Path, source: str, n: int, seed: int, shared_dir: Path | None, log) -> Path:
@@ -60,6 +90,19 @@ def _corpus(work: Path, source: str, n: int, seed: int, shared_dir: Path | None,
     return d
 
 
+def _mosi_text_items(shared: Path, clips: list[LabelledClip], n: int | None) -> list[LabelledClip]:
+    """MOSI *train* sentences as text-only training items (never dev; never a held-out clip's words)."""
+    from mmviz.demo.real_text import load_mosi
+    from mmviz.training.targets import text_only_items
+
+    held_out = {c.features.transcript.strip().lower() for c in clips if c.split != "train"}
+    df = load_mosi(shared, modes=("train",))
+    df = df[~df["text"].str.strip().str.lower().isin(held_out)]
+    if n is not None:
+        df = df.sample(n=min(n, len(df)), random_state=0)
+    return text_only_items(zip(df["id"], df["text"], df["valence"]), split="train", source="mosi")
+
+
 def _mosi_dev_ids(shared_dir: Path | None) -> set[str]:
     if shared_dir is None:
         return set()
@@ -71,15 +114,14 @@ def _mosi_dev_ids(shared_dir: Path | None) -> set[str]:
 def build_default(out: str | Path, work: str | Path, recipe: Recipe = Recipe(), shared_dir: str | Path | None = None,
                   log=print, resume: bool = False) -> dict:
     from mmviz.demo.label import label_without
-    from mmviz.training.evaluation import heldout_table, markdown_table, mosi_dev_text
+    from mmviz.training.evaluation import heldout_table, markdown_table, mosi_dev_heads, mosi_dev_text
     from mmviz.training.loop import TrainSettings, train
     from mmviz_models.checkpoint import halve_checkpoint, load_checkpoint
-    from mmviz_models.config import FusionConfig
 
     t0 = time.time()
     out, work = Path(out), Path(work)
     shared = Path(shared_dir) if shared_dir and Path(shared_dir).exists() else None
-    n_t, n_m, n_v, epochs, batch = SIZES[recipe.size]
+    n_t, n_m, n_v, epochs, batch, n_text = SIZES[recipe.size]
     plan = [("templates", n_t, recipe.seed)]
     if shared is not None:
         plan += [("mosi", n_m, recipe.seed + 1), ("vader", n_v, recipe.seed + 2)]
@@ -93,18 +135,21 @@ def build_default(out: str | Path, work: str | Path, recipe: Recipe = Recipe(), 
         clips = load_features_dir(_corpus(work, source, n, seed, shared, log))
         # MOSI dev stays unseen: it is the text path's honest real-data score
         data += [c for c in clips if str(c.meta.get("text_source_id")) not in dev_ids or source != "mosi"]
+    if shared is not None and recipe.mosi_text_only:
+        data += _mosi_text_items(shared, data, n_text)
     counts = {s: sum(c.split == s for c in data) for s in ("train", "valid", "test")}
     log(f"data: {counts}")
     # fusion-token embeddings stay at their (seeded) init: halves the CPU cost of a step (see TrainSettings)
     settings = TrainSettings(epochs=epochs, batch_size=batch, lr=recipe.lr, patience=recipe.patience, seed=recipe.seed,
                              train_fusion_tokens=False, modality_dropout=recipe.modality_dropout)
-    summary = train(FusionConfig(), data, out, settings, log=log, resume=resume,
+    summary = train(recipe.config(), data, out, settings, log=log, resume=resume,
                     relabel=lambda clip, dropped: label_without(clip.meta, dropped))
     if recipe.half:
         halve_checkpoint(out)
     model, bb, h = load_checkpoint(out)
     table = heldout_table(model, bb.tokenizer, data, seed=recipe.seed)
     mosi = mosi_dev_text(model, bb.tokenizer, shared) if shared is not None else None
+    mosi_heads = mosi_dev_heads(model, bb.tokenizer, shared) if shared is not None else None
     card = {
         "checkpoint_hash": h,
         "recipe": asdict(recipe),
@@ -113,11 +158,34 @@ def build_default(out: str | Path, work: str | Path, recipe: Recipe = Recipe(), 
         "train_summary": {k: summary[k] for k in ("best_valid_mae", "epochs_run", "steps", "seconds")},
         "heldout": table,
         "mosi_dev_text_path": mosi,
+        "mosi_dev_heads": mosi_heads,
+        "heads": {"head_targets": model.cfg.head_targets, "text_read_layer": model.cfg.text_read_layer,
+                  "audio_features": list(model.cfg.audio_features)},
         "build_seconds": time.time() - t0,
     }
     (out / "evaluation.json").write_text(json.dumps(card, indent=1))
     (out / "MODEL_CARD.md").write_text(model_card(card, markdown_table(table), mosi))
     return card
+
+
+def _heads_text(card: dict) -> str:
+    h = card.get("heads") or {"head_targets": "label", "text_read_layer": None}
+    layer = h.get("text_read_layer")
+    read = "the last LM layer (final-normed)" if layer is None else f"the frozen LM's hidden state {layer} (mean over the text tokens)"
+    if h["head_targets"] == "planted":
+        what = ("text head: the transcript's own valence (template valence; human labels for MOSI/VADER text, "
+                "including MOSI *train* sentences as text-only items with audio and video absent); audio head: the "
+                "planted vocal valence; visual head: the planted facial valence; fused head: the clip label. A "
+                "removed or absent modality's head learns 0.")
+    else:
+        what = "every head (text, audio, visual, fused) on the clip label."
+    audio = h.get("audio_features") or []
+    prosody = (" The audio path reads speaker-relative prosody only (pitch, loudness, rate relative to the clip)."
+               if audio and "pitch_hz" not in audio else "")
+    mh = card.get("mosi_dev_heads")
+    mosi = ("" if not mh else " MOSI dev (audio/video absent): " + "; ".join(
+        f"{k} Non0 Acc-2 {v['Non0_acc_2']:.3f}, r {v['Corr']:.3f}" for k, v in mh.items()) + ".")
+    return f"Heads: {what} The text path reads {read}.{prosody}{mosi}"
 
 
 def model_card(card: dict, table_md: str, mosi: dict | None) -> str:
@@ -136,6 +204,9 @@ fusion tokens, fusion blocks after LM layers 15, 18, 21, 23, 26, 29, audio-visua
 mmviz's named audio and visual descriptors. Checkpoint `{card['checkpoint_hash']}`
 (`model.safetensors` holds only the trained parameters; `config.json` names the backbone,
 layers, features and their normalisation).
+
+## What each head was trained on
+{_heads_text(card)}
 
 ## Trained on
 Generated clips (features only; see `mmviz/demo/`): {corpora} clips (seeds in

@@ -16,22 +16,82 @@ from mmviz.data.metrics import mmsa_metrics
 from mmviz.inference.batching import tokenize
 from mmviz.training.baselines import UnimodalBaselines
 from mmviz.training.loop import evaluate
+from mmviz.training.targets import item_targets
 from mmviz_models.fusion import FusionModel
 
 KEYS = ("Has0_acc_2", "Non0_acc_2", "Non0_F1_score", "Mult_acc_7", "MAE", "Corr")
 
 
 def heldout_table(model: FusionModel, tokenizer, data: list[LabelledClip], seed: int = 0) -> dict[str, dict[str, float]]:
-    """Metrics on the test split for the fused head, each unimodal head, and each baseline."""
+    """Metrics on the test split for the fused head, each unimodal head, and each baseline.
+
+    Every head (and the baseline of its modality) is scored against what it is trained on:
+    the clip label, or under ``head_targets="planted"`` its modality's planted valence.
+    """
     train = [c for c in data if c.split == "train"]
     test = [c for c in data if c.split == "test"]
     if not test:
         raise ValueError("no test clips")
     rows = {f"model: {k} head": v for k, v in evaluate(model, tokenizer, test).items()}
     base = UnimodalBaselines.fit(model, tokenizer, train, seed=seed)
-    labels = [c.label for c in test]
+    targets = [item_targets(c, c.features, c.label, (), model.cfg.head_targets) for c in test]
     for k, preds in base.predict(model, tokenizer, test).items():
-        rows[f"baseline: {k} only"] = mmsa_metrics(preds, labels)
+        t = np.array([getattr(it, k) for it in targets], dtype=float)
+        ok = ~np.isnan(t)
+        rows[f"baseline: {k} only"] = mmsa_metrics(np.asarray(preds)[ok], t[ok])
+    return rows
+
+
+@torch.no_grad()
+def planted_table(model: FusionModel, tokenizer, clips: list[LabelledClip], batch_size: int = 32) -> dict[str, dict[str, float]]:
+    """Each head of any checkpoint against the planted valence its name promises, on complete clips.
+
+    text head vs the sentence's valence, audio head vs the voice's, visual head vs the face's,
+    fused head vs the clip label — whatever the checkpoint was trained on, so an old
+    (``head_targets="label"``) and a new checkpoint are compared on the same questions.
+    """
+    from mmviz.demo.corpus import planted_valences
+
+    out = evaluate_heads(model, tokenizer, clips, batch_size)
+    rows = {"fused head vs label": mmsa_metrics(out["fused"], [c.label for c in clips])}
+    for head in ("text", "audio", "visual"):
+        t = np.array([planted_valences(c.meta).get(head, np.nan) for c in clips], dtype=float)
+        ok = ~np.isnan(t)
+        if ok.sum() >= 2:
+            rows[f"{head} head vs planted {head} valence"] = mmsa_metrics(np.asarray(out[head])[ok], t[ok])
+    return rows
+
+
+@torch.no_grad()
+def evaluate_heads(model: FusionModel, tokenizer, clips: list[LabelledClip], batch_size: int = 32) -> dict[str, list[float]]:
+    """Every head's prediction for each clip (complete clips, eval mode)."""
+    from mmviz.inference.batching import make_inputs
+
+    model.eval()
+    preds: dict[str, list[float]] = {"fused": [], "text": [], "audio": [], "visual": []}
+    dev = next(model.parameters()).device
+    for s in range(0, len(clips), batch_size):
+        o = model(make_inputs([c.features for c in clips[s : s + batch_size]], tokenizer, model.cfg).to(dev))
+        for k in preds:
+            preds[k].extend(getattr(o, f"pred_{k}").float().cpu().tolist())
+    return preds
+
+
+@torch.no_grad()
+def mosi_dev_heads(model: FusionModel, tokenizer, shared_dir: str | Path) -> dict[str, dict[str, float]]:
+    """CMU-MOSI dev transcripts with audio and video absent (as ``mmviz score transcripts.csv`` reads
+    them): the text head and the fused head against the human labels."""
+    from mmviz.data.transcripts import text_features
+    from mmviz.demo.real_text import load_mosi
+
+    df = load_mosi(shared_dir, modes=("dev",))
+    clips = [LabelledClip(text_features(str(i), str(t)), float(v), "test", {})
+             for i, t, v in zip(df["id"], df["text"], df["valence"])]
+    preds = evaluate_heads(model, tokenizer, clips)
+    labels = df["valence"].to_numpy()
+    rows = {}
+    for head in ("text", "fused"):
+        rows[f"{head} head"] = mmsa_metrics(np.array(preds[head]), labels) | {"n": float(len(df))}
     return rows
 
 

@@ -26,6 +26,7 @@ from mmviz.errors import DatasetError
 from mmviz.inference.batching import make_inputs, tokenize
 from mmviz.training.modality_dropout import Relabel, with_dropout
 from mmviz.training.state import load_optimizer, save_optimizer
+from mmviz.training.targets import item_targets, stack_targets
 from mmviz_models.backbone import load_backbone
 from mmviz_models.checkpoint import load_checkpoint, save_checkpoint
 from mmviz_models.config import FusionConfig
@@ -74,7 +75,11 @@ def prepare_config(cfg: FusionConfig, train: list[LabelledClip]) -> FusionConfig
 @torch.no_grad()
 def evaluate(model: FusionModel, tokenizer, clips: list[LabelledClip], batch_size: int = 32,
              prefixes: "TextPrefixCache | None" = None) -> dict[str, dict[str, float]]:
-    """MMSA metrics for the fused head and each unimodal head (``prefixes`` reuses cached text passes)."""
+    """MMSA metrics for the fused head and each unimodal head (``prefixes`` reuses cached text passes).
+
+    Each head is scored against its own training target (``cfg.head_targets``): the clip label,
+    or under "planted" its modality's valence (items without one are left out of that head).
+    """
     model.eval()
     preds: dict[str, list[float]] = {"fused": [], "text": [], "audio": [], "visual": []}
     for s in range(0, len(clips), batch_size):
@@ -83,8 +88,14 @@ def evaluate(model: FusionModel, tokenizer, clips: list[LabelledClip], batch_siz
         o = model(x, prefix=prefixes.batch([c.features.transcript for c in chunk]) if prefixes is not None else None)
         for k in preds:
             preds[k].extend(getattr(o, f"pred_{k}").float().cpu().tolist())
-    labels = [c.label for c in clips]
-    return {k: mmsa_metrics(v, labels) for k, v in preds.items()}
+    targets = [item_targets(c, c.features, c.label, (), model.cfg.head_targets) for c in clips]
+    out = {}
+    for k, v in preds.items():
+        # each head against what it is trained to predict (the label, or its modality's valence)
+        t = np.array([getattr(it, k) for it in targets], dtype=float)
+        ok = ~np.isnan(t)
+        out[k] = mmsa_metrics(np.asarray(v)[ok], t[ok]) if ok.sum() >= 2 else {"MAE": float("nan")}
+    return out
 
 
 class TextPrefixCache:
@@ -179,9 +190,9 @@ def train(
         losses = []
         for b in bar:
             idx = order[b * settings.batch_size : (b + 1) * settings.batch_size]
-            batch = with_dropout([tr[i] for i in idx], settings.modality_dropout, relabel, drop_rng)
+            batch = with_dropout([tr[i] for i in idx], settings.modality_dropout, relabel, drop_rng, cfg.head_targets)
             x = make_inputs([f for f, _ in batch], tok, cfg).to(device)
-            y = torch.tensor([t for _, t in batch], dtype=torch.float32, device=device)
+            y = stack_targets([t for _, t in batch], device)  # per-head targets, (B,) each
             o = model(x, prefix=prefixes.batch([f.transcript for f, _ in batch]))
             loss, parts = fusion_loss(o, y, cfg, pol)
             opt.zero_grad(set_to_none=True)

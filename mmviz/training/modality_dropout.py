@@ -26,6 +26,7 @@ from mmviz.data.dataset import LabelledClip
 from mmviz.features.ablate import remove
 from mmviz.explain.record import MODALITIES
 from mmviz.records.features import ClipFeatures
+from mmviz.training.targets import ItemTargets, item_targets
 
 #: every non-empty set of modalities, each as likely as the next
 DROP_SETS: tuple[tuple[str, ...], ...] = tuple(
@@ -39,15 +40,20 @@ Relabel = Callable[[LabelledClip, tuple[str, ...]], "float | None"]
 
 
 def with_dropout(batch: list[LabelledClip], rate: float, relabel: Relabel | None,
-                 rng: random.Random) -> list[tuple[ClipFeatures, float]]:
-    """(features, target) per clip: unchanged, or — with probability ``rate`` — partial and relabelled."""
+                 rng: random.Random, head_targets: str = "label") -> list[tuple[ClipFeatures, ItemTargets]]:
+    """(features, per-head targets) per clip: unchanged, or — with probability ``rate`` — partial and relabelled.
+
+    ``head_targets`` (``FusionConfig.head_targets``) says what the unimodal heads learn; a
+    removed modality's head then learns 0 under "planted" (see ``mmviz.training.targets``).
+    """
     out = []
     for clip in batch:
         if relabel is not None and rate > 0 and rng.random() < rate:
             dropped = rng.choice(DROP_SETS)
             target = relabel(clip, dropped)
             if target is not None:
-                out.append((remove(clip.features, dropped, rng.choice(REMOVALS)), float(target)))
+                feats = remove(clip.features, dropped, rng.choice(REMOVALS))
+                out.append((feats, item_targets(clip, feats, float(target), dropped, head_targets)))
                 continue
-        out.append((clip.features, clip.label))
+        out.append((clip.features, item_targets(clip, clip.features, clip.label, (), head_targets)))
     return out
