@@ -70,11 +70,13 @@ def clip_report(analysis: ClipAnalysis, provenance: dict | None = None, notes=()
     cft = f"<h2>Counterfactuals</h2><table><tr><th>change</th><th>fused</th><th>Δ</th></tr>{cfs}</table>" if cfs else ""
     nt = "".join(f"<li><strong>{_e(n.author or 'anonymous')}</strong> ({_e(n.created)}) [{_e(', '.join(n.tags))}]: {_e(n.text)}</li>"
                  for n in notes)
-    remarks = "".join(f"<li>{_e(n)}</li>" for n in (*analysis.warnings, *ex.notes))
+    remarks = "".join(f"<li>{_e(n)}</li>" for n in (*analysis.warnings, *ex.notes, cf.gate_caption(ins)))
     figs = [("Scores", cf.prediction_bars(ins)), ("Modality contributions", cf.contribution_bars(ex)),
             ("Timeline", cf.timeline(f, ex, decisive_span=analysis.decisive_span)),
             ("Cross-attention (block 0, mean over heads)", cf.attention_heatmap(ex.attention, 0)),
-            ("Fusion gates", cf.fusion_gates(ins)), ("Fusion-token norms", cf.token_norms(ins))]
+            ("Fusion blocks: how much each changed the fusion tokens on this clip", cf.block_update_bars(ex)),
+            ("Fusion tokens: each token's own score", cf.token_prediction_bars(ex)),
+            ("Attention by modality, per fusion block", cf.attention_block_share(ex))]
     body = (card + (f"<h2>Remarks</h2><ul>{remarks}</ul>" if remarks else "") + transcript + words + cft + _figs_html(figs)
             + (f"<h2>Notes</h2><ul>{nt}</ul>" if nt else "") + "<h2>Provenance</h2>" + _prov_table(prov))
     return _page(f"mmviz report: {f.clip_id}", body)
