@@ -103,8 +103,11 @@ def _check_wheel_contents(wheel: Path) -> None:
     assert {f"mmviz_models/{f}.py" for f in ("__init__", "fusion", "checkpoint", "backbone", "config")} <= names
     assert {f"mmviz_models/default/{f}" for f in ("model.safetensors", "config.json", "MODEL_CARD.md")} <= names
     assert {"mmviz/app/main.py", "mmviz/app/streamlit_config.toml", "mmviz/app/app_pages/clip_review.py"} <= names
-    pages = {p.name for p in (REPO / "mmviz" / "app" / "app_pages").glob("*.py")}
-    assert {n.rsplit("/", 1)[1] for n in names if n.startswith("mmviz/app/app_pages/")} == pages
+    for folder in ("mmviz/app/app_pages", "mmviz/app/app_pages/clip_sections"):  # every page and page section
+        here = {p.name for p in (REPO / folder).glob("*.py")}
+        assert {n.rsplit("/", 1)[1] for n in names if n.rsplit("/", 1)[0] == folder} == here
+    shipped_view = {p.name for p in (REPO / "models" / "default" / "demo_view").glob("*") if p.is_file()}
+    assert {n.rsplit("/", 1)[1] for n in names if n.startswith("mmviz_models/default/demo_view/")} == shipped_view
     clips = {n for n in names if n.startswith("mmviz/demo/clips/")}
     assert "mmviz/demo/clips/metadata.csv" in clips
     assert len([c for c in clips if c.endswith(".mp4")]) == len([c for c in clips if c.endswith(".txt")]) >= 48
