@@ -113,3 +113,19 @@ def write_test_clip(path: Path, seconds: float = 3.0, fps: int = 10, sr: int = 1
         for pkt in as_.encode():
             c.mux(pkt)
     return path
+
+
+def assert_healthy(page) -> None:
+    """No Streamlit exception box and no browser console error on ``page`` (a Playwright page whose
+    ``console_errors`` list the e2e fixture fills)."""
+    from mmviz.testing import testids as T
+
+    assert page.locator(T.EXCEPTION).count() == 0, page.locator(T.EXCEPTION).first.inner_text()
+    assert page.console_errors == [], page.console_errors
+
+
+def shot(page, name: str, height: int = 1000) -> None:
+    """A full-width screenshot into ARTIFACTS (kept by CI, looked at by people)."""
+    page.set_viewport_size({"width": 1400, "height": height})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))

@@ -7,21 +7,10 @@ import re
 import pytest
 
 from mmviz.testing import testids as T
-from mmviz.testing.browser import ARTIFACTS, write_test_clip
+from mmviz.testing.browser import assert_healthy, shot, write_test_clip
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 LONG = 180_000
-
-
-def assert_healthy(page) -> None:
-    assert page.locator(T.EXCEPTION).count() == 0, page.locator(T.EXCEPTION).first.inner_text()
-    assert page.console_errors == [], page.console_errors
-
-
-def shot(page, name: str, height: int = 1000) -> None:
-    page.set_viewport_size({"width": 1400, "height": height})
-    page.wait_for_timeout(800)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def goto_page(page, title: str) -> None:

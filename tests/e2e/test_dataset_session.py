@@ -7,7 +7,7 @@ import re
 import pytest
 
 from mmviz.testing import testids as T
-from mmviz.testing.browser import ARTIFACTS, streamlit_server
+from mmviz.testing.browser import ARTIFACTS, assert_healthy, streamlit_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 LONG = 300_000
@@ -21,11 +21,6 @@ def app_url(tmp_path_factory, small_demo_dir):
     cache = tmp_path_factory.mktemp("ds-session-cache")
     with streamlit_server({"MMVIZ_APP_CACHE": str(cache), "MMVIZ_DEMO_DIR": str(small_demo_dir)}) as url:
         yield url
-
-
-def assert_healthy(page) -> None:
-    assert page.locator(T.EXCEPTION).count() == 0, page.locator(T.EXCEPTION).first.inner_text()
-    assert page.console_errors == [], page.console_errors
 
 
 def open_explorer(page) -> None:
