@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "backbone": "mmviz.commands.backbone",
     "build-default": "mmviz.commands.build_default",
     "demo-view": "mmviz.commands.demo_view",
+    "refit-heads": "mmviz.commands.refit_heads",
 }
 
 

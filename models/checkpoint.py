@@ -50,7 +50,8 @@ def _stored(state: dict[str, torch.Tensor], half: bool) -> dict[str, torch.Tenso
     """Tensors as written: float16 when ``half`` (refused if a value does not fit float16)."""
     if not half:
         return state
-    out = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    # distance statistics stay float32: a whitening of a tight embedding cloud needs the precision
+    out = {k: v.half() if v.is_floating_point() and not k.startswith("distance.") else v for k, v in state.items()}
     bad = [k for k, v in out.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise CheckpointError(f"{len(bad)} tensor(s) do not fit float16 (e.g. {bad[:3]}): values beyond +-65504 or not finite.",

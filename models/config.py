@@ -90,6 +90,16 @@ class FusionConfig:
     #: head and, with ``fused_reads_text``, the fused head's text skip; the fusion tokens still
     #: attend to every layer as before.
     text_read_layer: int | None = None
+    #: The text head's own read (same indexing as ``text_read_layer``), when it should read
+    #: another layer than the fused head's text skip. Why: the first default model's fused head
+    #: was trained on the last layer; its text head was refitted on human-labelled text at the
+    #: layer where a probe finds sentiment (``mmviz refit-heads``) without retraining the rest.
+    #: None = the text head reads what ``text_read_layer`` gives.
+    text_head_layer: int | None = None
+    #: The checkpoint carries per-branch distance statistics of its training data
+    #: (``models/distance.py``): each unimodal prediction shrinks toward 0 on inputs far from
+    #: that data, and the record reports the distance. Older checkpoints: False.
+    branch_distance: bool = False
     max_text_tokens: int = 64
     max_av_steps: int = 600
     audio_features: tuple[str, ...] = ()

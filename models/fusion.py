@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import FusionConfig
+from .distance import BRANCHES, BranchDistance, shrink
 from .lm_layer import LayerKV, attention_bias, check_layer, run_layer
 
 MODALITY_NULL, MODALITY_AUDIO, MODALITY_VISUAL = 0, 1, 2
@@ -106,6 +107,11 @@ class FusionOutput:
     # (B, n_blocks, N, 2) per block and token: ‖gated cross-attention update‖ / ‖residual‖ and
     # ‖gated feed-forward update‖ / ‖residual‖ (see FusionBlock.forward)
     block_updates: torch.Tensor | None = None
+    # (B, 3) text/audio/visual: distance to the training embeddings as a ratio to their 99th
+    # percentile (NaN when the checkpoint has no distance statistics; see models/distance.py)
+    distance: torch.Tensor | None = None
+    # (B, 3) text/audio/visual head outputs before the distance shrinkage (pred_* are after it)
+    pred_unshrunk: torch.Tensor | None = None
 
 
 @dataclass
@@ -121,6 +127,8 @@ class TextPrefix:
     # fusion block, which cannot depend on audio/video either.
     fusion_pre: torch.Tensor | None = None  # (B, N, D) after the LM part of the first block's layer
     fusion_pre_states: torch.Tensor | None = None  # (B, first+1, N, D) after the embedding and each earlier layer
+    # (B, D) what the text head reads when cfg.text_head_layer is set (None: it reads emb_text)
+    emb_text_head: torch.Tensor | None = None
 
     def layer_kv(self, i: int) -> LayerKV:
         """LM layer ``i``'s text keys/values, for the fusion pass to attend to."""
@@ -130,7 +138,7 @@ class TextPrefix:
         opt = lambda t: None if t is None else fn(t)  # noqa: E731
         return TextPrefix(tuple(fn(k) for k in self.keys), tuple(fn(v) for v in self.values),
                           fn(self.text_mask), fn(self.text_states), fn(self.emb_text),
-                          opt(self.fusion_pre), opt(self.fusion_pre_states))
+                          opt(self.fusion_pre), opt(self.fusion_pre_states), opt(self.emb_text_head))
 
     def repeat(self, n: int) -> "TextPrefix":
         """Each example repeated ``n`` times (consecutively), like FusionInputs.repeat."""
@@ -164,6 +172,7 @@ class TextPrefix:
             torch.cat([p.emb_text for p in prefixes]),
             None if prefixes[0].fusion_pre is None else torch.cat([p.fusion_pre for p in prefixes]),
             None if prefixes[0].fusion_pre_states is None else torch.cat([p.fusion_pre_states for p in prefixes]),
+            None if prefixes[0].emb_text_head is None else torch.cat([p.emb_text_head for p in prefixes]),
         )
 
 
@@ -315,6 +324,8 @@ class FusionModel(nn.Module):
         self.final_norm = inner.norm
         self.lm_head = lm.lm_head
         self.fusion_layer_ids = cfg.resolved_fusion_layers(len(inner.layers))
+        if cfg.text_head_layer is not None and not 0 <= cfg.text_head_layer <= len(inner.layers):
+            raise ValueError(f"text_head_layer {cfg.text_head_layer} is outside the LM's 0..{len(inner.layers)} hidden states")
         self.fusion_tokens = nn.Parameter(torch.randn(cfg.n_fusion_tokens, D) * inner.embed_tokens.weight.std())
         self.av_encoder = AVEncoder(cfg)
         self.layers = nn.ModuleList(
@@ -329,6 +340,8 @@ class FusionModel(nn.Module):
         self.head_audio = _head(cfg.av_dim, cfg.head_hidden, cfg.dropout)
         self.head_visual = _head(cfg.av_dim, cfg.head_hidden, cfg.dropout)
         self.head_token = nn.Sequential(nn.LayerNorm(D), nn.Linear(D, 1))
+        # per-branch distance to the training data (fitted after training; see models/distance.py)
+        self.distance = BranchDistance({"text": D, "audio": cfg.av_dim, "visual": cfg.av_dim}) if cfg.branch_distance else None
         for name, vals, n in (("audio", cfg.audio_mean, cfg.audio_dim), ("visual", cfg.visual_mean, cfg.visual_dim)):
             std = getattr(cfg, f"{name}_std")
             self.register_buffer(f"{name}_mean", torch.tensor(vals or [0.0] * n, dtype=torch.float32), persistent=False)
@@ -345,7 +358,10 @@ class FusionModel(nn.Module):
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """Only the parameters mmviz trains: what a checkpoint holds."""
-        return {n: p.detach() for n, p in self.named_parameters() if p.requires_grad}
+        state = {n: p.detach() for n, p in self.named_parameters() if p.requires_grad}
+        if self.distance is not None:  # fitted statistics, not trained, but part of what the checkpoint computes
+            state |= {f"distance.{n}": b.detach() for n, b in self.distance.named_buffers()}
+        return state
 
     @property
     def blocks(self) -> list[FusionBlock]:
@@ -370,18 +386,21 @@ class FusionModel(nn.Module):
         pos = (text_mask.long().cumsum(1) - 1).clamp_min(0)  # (B, L)
         attn_bias = attention_bias(text_mask, L, h.dtype)  # (B, 1, L, L) causal, pads unread
         rotary = self.rotary(h, pos)  # (cos, sin) each (B, L, head_dim)
-        read = self.text_read_layer()
+        read, head_read = self.text_read_layer(), self.cfg.text_head_layer
         keys, values = [], []
         read_h = h if read == 0 else None  # (B, L, D) the hidden state the text path reads
+        emb_head = _masked_mean(h, text_mask) if head_read == 0 else None  # (B, D) the text head's own read
         for i, layer in enumerate(self.layers, 1):
             h, kv = run_layer(layer.lm_layer, h, attn_bias, rotary)  # (B, L, D), K/V each (B, kv_heads, L, head_dim)
             keys.append(kv.keys)
             values.append(kv.values)
             if i == read:
                 read_h = h  # (B, L, D) after decoder layer i
+            if i == head_read:
+                emb_head = _masked_mean(h, text_mask)  # (B, D)
         # the text path: the last layer through the final norm, or cfg.text_read_layer's raw state
         emb_text = _masked_mean(self.final_norm(h) if read_h is None else read_h, text_mask)  # (B, D)
-        return TextPrefix(tuple(keys), tuple(values), text_mask, h, emb_text)
+        return TextPrefix(tuple(keys), tuple(values), text_mask, h, emb_text, emb_text_head=emb_head)
 
     def text_read_layer(self) -> int | None:
         """The hidden-state index the text path reads (None = last layer, final-normed)."""
@@ -418,7 +437,8 @@ class FusionModel(nn.Module):
             f, _ = run_layer(layer.lm_layer, f, attn_bias, rotary, prefix.layer_kv(i))  # (B, N, D)
             states.append(f)
         return TextPrefix(prefix.keys, prefix.values, prefix.text_mask, prefix.text_states, prefix.emb_text,
-                          fusion_pre=f, fusion_pre_states=torch.stack(states[:-1], dim=1))  # (B, N, D), (B, first+1, N, D)
+                          fusion_pre=f, fusion_pre_states=torch.stack(states[:-1], dim=1),  # (B, N, D), (B, first+1, N, D)
+                          emb_text_head=prefix.emb_text_head)  # (B, N, D), (B, first+1, N, D)
 
     def forward(
         self,
@@ -464,11 +484,18 @@ class FusionModel(nn.Module):
         emb_fused = fus_n.mean(1)  # (B, D)
         fused_in = torch.cat([emb_fused, prefix.emb_text.to(emb_fused.dtype)], -1) if self.cfg.fused_reads_text else emb_fused  # (B, 2D) | (B, D)
         gates = torch.stack([b.gates() for b in self.blocks]) if self.blocks else torch.zeros(0, 2)  # (n_blocks, 2)
+        emb_head = prefix.emb_text if prefix.emb_text_head is None else prefix.emb_text_head  # (B, D)
+        uni = torch.stack([self.head_text(emb_head).squeeze(-1), self.head_audio(emb_audio).squeeze(-1),
+                           self.head_visual(emb_visual).squeeze(-1)], -1)  # (B, 3) text/audio/visual
+        distance = unshrunk = None
+        if self.distance is not None:
+            distance = torch.stack([self.distance(b, e) for b, e in zip(BRANCHES, (emb_head, emb_audio, emb_visual))], -1)  # (B, 3)
+            unshrunk, uni = uni, uni * shrink(distance).to(uni.dtype)  # (B, 3)
         return FusionOutput(
             pred_fused=self.head_fused(fused_in).squeeze(-1),
-            pred_text=self.head_text(prefix.emb_text).squeeze(-1),
-            pred_audio=self.head_audio(emb_audio).squeeze(-1),
-            pred_visual=self.head_visual(emb_visual).squeeze(-1),
+            pred_text=uni[:, 0],
+            pred_audio=uni[:, 1],
+            pred_visual=uni[:, 2],
             pred_tokens=self.head_token(fus_n).squeeze(-1),  # (B, N)
             emb_fused=emb_fused,
             emb_text=prefix.emb_text,
@@ -483,4 +510,6 @@ class FusionModel(nn.Module):
             token_states=torch.stack(states, dim=1) if collect else None,  # (B, n_layers+1, N, D)
             text_states=prefix.text_states if collect else None,
             lm_logits=self.lm_head(fus_n[:, -1]) if (collect or self.cfg.loss.lm > 0) else None,  # (B, vocab)
+            distance=distance,
+            pred_unshrunk=unshrunk,
         )

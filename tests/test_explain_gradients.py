@@ -27,7 +27,7 @@ def test_ig_totals_and_small_delta_on_the_tiny_model(tiny_runner):
     clip = synthetic_clip(0)
     # the text path reaches the fused head twice (fusion tokens and the mean-text skip): a curved
     # path that needs more steps than the audio+visual one to converge (32 steps: 0.26, 128: 0.003)
-    rec = IG.explain(tiny_runner, clip, ExplainSettings(ig_steps=128))
+    rec = IG.explain(tiny_runner, clip, ExplainSettings(ig_steps=128, text_ig=True))
     assert set(rec.totals) == {"text", "audio", "visual"}
     assert abs(rec.deltas["audio+visual"]) < 1e-4
     assert completeness_error(rec) < 0.1
@@ -95,8 +95,20 @@ def test_no_words_gives_an_empty_word_record(tiny_runner):
     clip = synthetic_clip(4, text="")
     rec = WORDS.explain(tiny_runner, clip)
     assert rec.words == () and rec.scores.shape == (0,)
-    ig = IG.explain(tiny_runner, clip)
+    ig = IG.explain(tiny_runner, clip, ExplainSettings(text_ig=True))
     assert ig.totals["text"] == 0.0
+
+
+def test_by_default_integrated_gradients_skip_the_text_path_and_say_so(tiny_runner, monkeypatch):
+    from mmviz.explain import word_attribution
+
+    clip = synthetic_clip(2)
+    ctx = ClipContext.build(tiny_runner, clip, ExplainSettings())
+    ran = []
+    monkeypatch.setattr(word_attribution, "_compute_lig", lambda c, steps: ran.append(steps))
+    rec = IG.explain(tiny_runner, clip, context=ctx)
+    assert ran == [] and set(rec.totals) == {"audio", "visual"} and set(rec.deltas) == {"audio+visual"}
+    assert any("text path" in n for n in ctx.notes)
 
 
 @pytest.mark.slow

@@ -103,19 +103,26 @@ class IntegratedGradientsExplainer(Explainer[ModalityIG]):
         ctx = self._context(runner, features, settings, context)  # normalise + validate
         from mmviz.explain.word_attribution import text_integrated_gradients
 
+        s = ctx.settings
         av = av_integrated_gradients(ctx)  # compute
-        tx = text_integrated_gradients(ctx)
-        totals = {"text": float(tx.token_scores.sum()) if tx is not None else 0.0}
+        with_text = s.text_ig or s.word_method == "integrated_gradients"
+        tx = text_integrated_gradients(ctx) if with_text else None
+        totals = {"text": float(tx.token_scores.sum()) if tx is not None else 0.0} if with_text else {}
         for m in AV:
             totals[m] = float(av.attributions[m].sum()) if m in av.attributions else 0.0
-        deltas = {"audio+visual": av.delta, "text": tx.delta if tx is not None else 0.0}
-        s = ctx.settings
+        deltas = {"audio+visual": av.delta}
+        baselines, steps = {"audio+visual": av.baseline_prediction}, {"audio+visual": av.steps}
+        if with_text:  # the text path was run (or there is no text: then it adds 0 exactly)
+            deltas["text"] = tx.delta if tx is not None else 0.0
+            baselines["text"] = tx.baseline_prediction if tx is not None else av.prediction
+            steps["text"] = s.ig_steps
+        else:
+            ctx.notes.append("Integrated gradients were run for audio and video only; the text path (pad tokens to "
+                             "words) is off by default because on this LM it does not add up at a usable step count. "
+                             "Turn it on under Explanation settings to compare it anyway.")
         return ModalityIG(  # build
             totals=totals, deltas=deltas, delta=float(max(abs(v) for v in deltas.values())), prediction=av.prediction,
-            path_baselines={"audio+visual": av.baseline_prediction,
-                            "text": tx.baseline_prediction if tx is not None else av.prediction},
-            baseline=av.baseline, steps={"audio+visual": av.steps, "text": s.ig_steps}, method=s.ig_method,
-            settings=s, seed=s.seed,
+            path_baselines=baselines, baseline=av.baseline, steps=steps, method=s.ig_method, settings=s, seed=s.seed,
         )
 
 

@@ -194,6 +194,27 @@ def permutation_shapley(game_values, n: int, orders: np.ndarray) -> tuple[np.nda
     return phi, se, full, none, len(uniq)
 
 
+def ends_shapley(game_values, n: int) -> tuple[np.ndarray, float, float, float, int]:
+    """(phi, remainder, f(all), f(none), coalitions): each word added to no words and added last.
+
+    ``phi_i = ((v({i}) - v({})) + (v(all) - v(all - i))) / 2``: the mean of the word's first and
+    last marginal contribution (the second is leave-one-word-out). This is the exact Shapley
+    value of any game whose players interact at most in pairs (then the last marginal is the
+    first plus every pairwise interaction in full, and Shapley gives each interaction half).
+    The remainder ``f(all) - f(none) - sum(phi)`` is what interactions of three or more words
+    add; it is shared out equally, so the scores add up exactly, and returned so a caller can
+    say how large it was. 2n + 2 coalitions, deterministic.
+    """
+    eye = np.eye(n, dtype=bool)
+    coal = np.concatenate([np.zeros((1, n), bool), np.ones((1, n), bool), eye, ~eye])  # (2n+2, n)
+    uniq, inverse = np.unique(coal, axis=0, return_inverse=True)
+    v = np.asarray(game_values(uniq), dtype=np.float64)[np.asarray(inverse).reshape(-1)]
+    none, full, single, loo = v[0], v[1], v[2 : 2 + n], v[2 + n :]
+    phi = ((single - none) + (full - loo)) / 2.0
+    remainder = float((full - none) - phi.sum())
+    return phi + remainder / n, remainder, float(full), float(none), len(uniq)
+
+
 EXACT_ALWAYS = 64  # coalitions: up to 6 words are always enumerated (a few seconds on 2 CPU cores)
 
 

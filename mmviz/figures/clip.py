@@ -330,8 +330,9 @@ def contribution_bars(expl: Explanation) -> go.Figure:
                   row=1, col=2)
     panels = [(1, vals), (2, [sh.interaction])]
     if ig is not None:
-        iv = [ig.totals.get(m, 0.0) for m in mods]
-        fig.add_trace(go.Bar(x=iv, y=mods, marker_color=[COLORS[m] for m in mods], text=[f"{v:+.3f}" for v in iv],
+        iv = [ig.totals.get(m, 0.0) for m in mods]  # a path that was not run draws no bar and says so
+        fig.add_trace(go.Bar(x=iv, y=mods, marker_color=[COLORS[m] for m in mods],
+                             text=[f"{v:+.3f}" if m in ig.totals else "not run" for m, v in zip(mods, iv)],
                              name="integrated gradients", hovertemplate="%{y}: %{x:+.3f}<extra>integrated gradients</extra>",
                              **bar), row=1, col=3)
         panels.append((3, iv))

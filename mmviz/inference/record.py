@@ -44,6 +44,11 @@ class Inspection:
     embeddings: pooled vectors "text" (D), "audio" (A), "visual" (A), "fused" (D).
     text_tokens: the LM tokens of the transcript as strings (what word attributions label).
     notes: plain-words remarks for users, e.g. what the model did not read of a long clip.
+    distance: per present branch ("text", "audio", "visual"), how far its pooled embedding lies
+        from the checkpoint's training data, as a ratio to the training clips' own 99th
+        percentile (about 1 or below = familiar); empty when the checkpoint has no statistics.
+    unshrunk: per branch, the unimodal head's output before the distance shrinkage;
+        ``predictions.text/audio/visual`` are after it (see ``models/distance.py``).
     block_updates: float32 (n_blocks, N, 2) how much each fusion block changed each fusion
         token on this clip: ``‖gated branch output‖ / ‖residual it is added to‖`` for the
         cross-attention (column 0) and the feed-forward (column 1), as the model's
@@ -73,6 +78,8 @@ class Inspection:
     settings: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     block_updates: np.ndarray | None = None
+    distance: dict = field(default_factory=dict)
+    unshrunk: dict = field(default_factory=dict)
 
     @property
     def n_blocks(self) -> int:

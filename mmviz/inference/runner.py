@@ -124,6 +124,12 @@ class ModelRunner:
         tmask = x.text_mask[i].cpu().numpy()
         ids = x.input_ids[i].cpu().numpy()[tmask]
         f = lambda t: float(t[i].detach().cpu())  # noqa: E731
+        present = {"text": bool(tmask.any()), "audio": bool(x.audio_mask[i].any()), "visual": bool(x.visual_mask[i].any())}
+        dist, raw = {}, {}
+        if o.distance is not None:
+            for j, b in enumerate(("text", "audio", "visual")):
+                if present[b] and np.isfinite(float(o.distance[i, j])):
+                    dist[b], raw[b] = float(o.distance[i, j]), float(o.pred_unshrunk[i, j])
         return Inspection(
             clip_id=clip.clip_id,
             content_hash=clip.content_hash,
@@ -152,9 +158,32 @@ class ModelRunner:
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             mmviz_version=mmviz.__version__,
             label=None if label is None else float(label),
-            notes=(note,) if note else (),
+            notes=tuple(n for n in (note, distance_note(dist, raw, {"text": f(o.pred_text), "audio": f(o.pred_audio),
+                                                                         "visual": f(o.pred_visual)})) if n),
             block_updates=None if o.block_updates is None else o.block_updates[i].detach().float().cpu().numpy(),
+            distance=dist,
+            unshrunk=raw,
         )
+
+
+#: distance ratio above which a branch is called unfamiliar in the record's notes
+UNFAMILIAR = 1.5
+_BRANCH_WORDS = {"text": "the transcript's wording", "audio": "the voice", "visual": "the face and video"}
+
+
+def distance_note(distance: dict, unshrunk: dict, shrunk: dict) -> str | None:
+    """A sentence naming every branch whose input is far from the training data, or None.
+
+    Why in the notes: a user reading "+2.6, mostly the voice" must also read that the model has
+    never heard a voice like this one, and what the head said before it was shrunk.
+    """
+    far = [b for b in ("text", "audio", "visual") if distance.get(b, 0.0) > UNFAMILIAR]
+    if not far:
+        return None
+    parts = [f"{_BRANCH_WORDS[b]} ({b}, {distance[b]:.1f}x as far from the training data as its farthest 1 %; "
+             f"{b} head {unshrunk[b]:+.2f} shrunk to {shrunk[b]:+.2f})" for b in far]
+    return ("Unlike anything this model was trained on: " + "; ".join(parts) + ". Read its predictions on this "
+            "clip with care; the fused prediction still uses every input (see the counterfactuals without them).")
 
 
 def truncation_note(clip: ClipFeatures, cfg: FusionConfig, n_tokens: int) -> str | None:

@@ -232,7 +232,8 @@ with st.container(key="contributions", border=True):
                "a removed transcript is empty): they add up to the full score minus the score with nothing. ② The "
                "interaction is drawn apart because it is not a fourth part of that sum: it is what the modalities do "
                "together beyond each one alone (synergy: further the same way; redundancy: less than each alone says). "
-               "③ Integrated gradients (Captum) per modality, from the training mean and pad tokens"
+               "③ Integrated gradients (Captum) per modality, from the training mean (and, when turned on below, "
+               "from pad tokens for the text)"
                + (f", convergence delta {ex.integrated_gradients.delta:.3f}." if ex.integrated_gradients is not None else "."))
     for n in ex.notes:
         st.caption(ui.plain(n))
@@ -264,6 +265,12 @@ with st.container(key="word-attributions", border=True):
                                       help="Each step is one LM pass forward and backward; the caption above reports "
                                            "how far the scores are from adding up.")
             new_s = now_s.replace(word_method=w_method, word_steps=int(w_steps), word_baseline="pad")
+        if w_method == "shapley":
+            t_ig = st.checkbox("Also compare integrated gradients on the text (slow; its completeness gap is shown)",
+                               value=bool(now_s.text_ig), key="wa_text_ig",
+                               help="Adds the text bar to panel ③. Off by default: on this LM the path from pad "
+                                    "tokens rarely adds up at 16 steps.")
+            new_s = new_s.replace(text_ig=bool(t_ig))
         if st.button("Re-explain with these settings", key="wa_apply", disabled=new_s == now_s):
             def _reexplain(progress, res=res, new_s=new_s):
                 expl = svc.explanation(res.features, res.inspection, progress=progress, settings=new_s)

@@ -1,0 +1,129 @@
+"""``mmviz refit-heads``: give a trained checkpoint a text head that reads real sentiment and
+per-branch distances to its training data, without retraining the fusion path.
+
+What it changes (everything else, the fused head included, is copied bit for bit):
+
+1. **Text head** (``FusionConfig.text_head_layer``): refitted on human-rated text — CMU-MOSI
+   *train* (labels on [-3, 3]) and VADER's ground-truth snippets (rescaled x3/4) — plus the
+   generated corpus' transcripts with their planted text valence, at the LM layer a
+   cross-validated probe on the training texts picks (:mod:`mmviz.training.text_head`). MOSI dev
+   is never read here; it is what the model card scores.
+2. **Branch distances** (``FusionConfig.branch_distance``, :mod:`mmviz_models.distance`):
+   text on the same training texts, audio and visual on the generated corpus' clips (the
+   generator the fusion model was trained on).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mmviz.errors import DatasetError
+from mmviz.training import text_head as th
+from mmviz_models.checkpoint import checkpoint_hash, load_checkpoint, save_checkpoint
+from mmviz_models.distance import BranchDistance
+
+#: VADER snippets used (a seeded sample: all 22k would take ~20 min of LM passes on 2 CPU cores)
+VADER_SAMPLE = 2500
+
+
+def training_texts(shared_dir: Path | None, corpus: list, vader_sample: int = VADER_SAMPLE) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(texts, valence, source) of the text head's training items; MOSI dev is excluded by construction."""
+    from mmviz.demo.corpus import planted_valences
+
+    texts, ys, src = [], [], []
+    for c in corpus:
+        v = planted_valences(c.meta).get("text")
+        if v is not None and np.isfinite(v) and c.features.transcript.strip():
+            texts.append(c.features.transcript.strip())
+            ys.append(float(v))
+            src.append("templates")
+    if shared_dir is not None:
+        from mmviz.demo.real_text import load_mosi, load_vader
+
+        mosi = load_mosi(shared_dir, modes=("train",))
+        vader = load_vader(shared_dir)
+        vader = vader.sample(n=min(vader_sample, len(vader)), random_state=0)
+        for df, name in ((mosi, "mosi"), (vader, "vader")):
+            texts += list(df["text"])
+            ys += list(df["valence"].astype(float))
+            src += [name] * len(df)
+    return texts, np.asarray(ys, np.float64), np.asarray(src)
+
+
+@torch.no_grad()
+def branch_embeddings(model, runner_inputs: Callable, clips: list, batch: int = 16) -> dict[str, np.ndarray]:
+    """Pooled audio and visual embeddings of ``clips`` (rows of clips lacking the stream are NaN)."""
+    out = {"audio": [], "visual": []}
+    for s in range(0, len(clips), batch):
+        chunk = [c.features for c in clips[s : s + batch]]
+        x = runner_inputs(chunk)
+        o = model(x)
+        for b, emb, mask in (("audio", o.emb_audio, x.audio_mask), ("visual", o.emb_visual, x.visual_mask)):
+            e = emb.float().cpu().numpy()
+            e[~mask.any(1).cpu().numpy()] = np.nan
+            out[b].append(e)
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def refit_heads(checkpoint: str | Path, out: str | Path, corpus_dir: str | Path, shared_dir: str | Path | None,
+                layer: int | None = None, log: Callable[[str], None] = print) -> dict:
+    """Write the refitted checkpoint to ``out``; returns the report (also saved as ``refit.json``)."""
+    from mmviz.data.dataset import load_features_dir
+    from mmviz.inference.runner import ModelRunner
+
+    t0 = time.perf_counter()
+    shared = Path(shared_dir) if shared_dir and Path(shared_dir).exists() else None
+    if shared is None:
+        log("no shared data folder: the text head is refitted on the corpus' template sentences only")
+    corpus = [c for c in load_features_dir(corpus_dir) if c.split == "train" or c.split == "valid"]
+    if len(corpus) < 20:
+        raise DatasetError(f"{corpus_dir} holds {len(corpus)} train/valid clips; the distances need at least 20.",
+                           hint="Generate more with `mmviz demo-corpus --features-only --n 150`.")
+    runner = ModelRunner.from_checkpoint(checkpoint)
+    model, tok = runner.model, runner.tokenizer
+    texts, y, src = training_texts(shared, corpus)
+    log(f"text head: {len(texts)} training texts ({', '.join(f'{k} {int((src == k).sum())}' for k in np.unique(src))})")
+    layers = sorted(set(th.CANDIDATE_LAYERS) | ({layer} if layer is not None else set()))
+    states = th.pooled_text_states(model, tok, texts, layers if layer is None else [layer])
+    probe = []
+    if layer is None:
+        human = src != "templates"
+        pick = human if human.sum() >= 50 else np.ones(len(y), bool)
+        probe = th.probe_layers({k: v[pick] for k, v in states.items()}, y[pick])
+        layer = th.best_layer(probe)
+        log("probe (5-fold CV on the training texts): " + ", ".join(f"L{r['layer']} {r['non0_acc2']:.3f}" for r in probe))
+    X = states[layer]
+    weight = np.ones(len(y))
+    for k in np.unique(src):  # each source weighs as much in total as MOSI (or the largest) does
+        weight[src == k] = (src == ("mosi" if (src == "mosi").any() else k)).sum() / (src == k).sum()
+    fit = th.fit_head(model.head_text, X, y, weight)
+    log(f"text head at layer {layer}: validation MAE {fit['valid_mae']:.3f} after {fit['epochs']} epochs")
+
+    cfg = model.cfg.replace(text_head_layer=int(layer), branch_distance=True)
+    dist = BranchDistance({"text": model.d_model, "audio": cfg.av_dim, "visual": cfg.av_dim})
+    report = {"text_head_layer": int(layer), "text_head_fit": fit, "probe": probe,
+              "text_sources": {k: int((src == k).sum()) for k in np.unique(src)}, "distance": {}}
+    report["distance"]["text"] = dist.fit("text", X)
+    embs = branch_embeddings(model, runner.inputs, corpus)
+    for b in ("audio", "visual"):
+        report["distance"][b] = dist.fit(b, embs[b])
+    model.cfg = cfg
+    model.distance = dist
+    meta_src = Path(checkpoint) / "meta.json"
+    meta = json.loads(meta_src.read_text()) if meta_src.exists() else {}
+    meta["refit_heads"] = report | {"from_checkpoint": checkpoint_hash(checkpoint), "corpus": str(corpus_dir),
+                                    "corpus_clips": len(corpus), "seconds": time.perf_counter() - t0}
+    h = save_checkpoint(model, out, meta, half=True)
+    for extra in Path(checkpoint).iterdir():  # the card and anything else beside the weights travel too
+        if extra.is_file() and not (Path(out) / extra.name).exists():
+            (Path(out) / extra.name).write_bytes(extra.read_bytes())
+    (Path(out) / "refit.json").write_text(json.dumps(meta["refit_heads"], indent=1))
+    report["checkpoint_hash"] = h
+    log(f"refitted checkpoint {h} written to {out} in {time.perf_counter() - t0:.0f} s")
+    return report
