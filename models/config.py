@@ -16,6 +16,10 @@ BUILTIN_BACKBONE = "smollm2-135m-instruct"
 TINY_BACKBONE = "tiny-random-llama"
 #: see FusionConfig.head_targets
 HEAD_TARGETS: tuple[str, ...] = ("label", "planted")
+#: see FusionConfig.strategy (the modules are in ``strategies.py``)
+STRATEGIES: tuple[str, ...] = ("deep", "late", "early", "ume", "umt")
+#: see FusionConfig.ume_weights
+UME_WEIGHTS: tuple[str, ...] = ("mean", "learned")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class LossWeights:
     text: float = 0.3
     audio: float = 0.3
     visual: float = 0.3
+    #: ``strategy="umt"`` only: pull the unimodal heads (and the audio/visual embeddings) toward
+    #: a uni-modal-ensemble teacher's members (``mmviz.training.strategies``); 0 = off.
+    distill: float = 0.0
     token: float = 0.1
     lm: float = 0.0
 
@@ -100,6 +107,17 @@ class FusionConfig:
     #: (``models/distance.py``): each unimodal prediction shrinks toward 0 on inputs far from
     #: that data, and the record reports the distance. Older checkpoints: False.
     branch_distance: bool = False
+    #: How the modalities are fused (``models/strategies.py``). ``"deep"``: fusion tokens and
+    #: gated cross-attention (this file's model; the only one before this field existed, so
+    #: older checkpoints load as "deep"). ``"late"``: the fused score is the mean of the text,
+    #: audio and visual heads over the modalities present, trained jointly. ``"early"``: an MLP
+    #: on the concatenated pooled text/audio/visual vectors. ``"ume"``: uni-modal ensemble —
+    #: independently trained members, averaged (or weighted, see ``ume_weights``). ``"umt"``:
+    #: deep fusion distilled from a UME teacher's members (Du et al., ICML 2023).
+    strategy: str = "deep"
+    #: ``strategy="ume"``: ``"mean"`` of the members present, or ``"learned"`` softmax weights
+    #: fitted on the validation split after the members (stored in the checkpoint).
+    ume_weights: str = "mean"
     max_text_tokens: int = 64
     max_av_steps: int = 600
     audio_features: tuple[str, ...] = ()
@@ -125,6 +143,18 @@ class FusionConfig:
             raise ValueError(f"head_targets must be one of {HEAD_TARGETS}, got {self.head_targets!r}")
         if self.text_read_layer is not None and self.text_read_layer < 0:
             raise ValueError(f"text_read_layer must be >= 0 (a hidden-state index) or None, got {self.text_read_layer}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.ume_weights not in UME_WEIGHTS:
+            raise ValueError(f"ume_weights must be one of {UME_WEIGHTS}, got {self.ume_weights!r}")
+        if self.strategy != "deep" and self.head_targets != "label":
+            raise ValueError(f"strategy {self.strategy!r} needs head_targets='label' (its unimodal heads are members "
+                             f"that predict the clip label), got {self.head_targets!r}")
+
+    @property
+    def has_fusion_tokens(self) -> bool:
+        """Whether this strategy's model has fusion tokens and cross-attention blocks ("deep", "umt")."""
+        return self.strategy in ("deep", "umt")
 
     @property
     def audio_dim(self) -> int:

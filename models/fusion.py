@@ -18,6 +18,8 @@ heads -> outputs.
   ``cfg.text_read_layer``, where a probe finds sentiment), audio-only and visual-only
   (pooled encoder outputs), and a per-token head. What each head is trained to predict is
   ``cfg.head_targets`` (see ``losses.py``).
+* ``cfg.strategy`` other than "deep"/"umt" (late, early, uni-modal ensemble) builds no fusion
+  tokens, encoder or blocks: :class:`.strategies.StrategyFusion` computes the output instead.
 * The forward pass is split in two, which is exactly equivalent to running the LM over
   ``[text; fusion tokens]`` at once: :meth:`FusionModel.encode_text` runs the frozen LM over
   the text alone and keeps every layer's keys/values (a :class:`TextPrefix`); the fusion
@@ -323,11 +325,12 @@ class FusionModel(nn.Module):
         self.rotary = inner.rotary_emb
         self.final_norm = inner.norm
         self.lm_head = lm.lm_head
-        self.fusion_layer_ids = cfg.resolved_fusion_layers(len(inner.layers))
+        deep = cfg.has_fusion_tokens  # False: late / early / ume, whose parts are in strategies.py
+        self.fusion_layer_ids = cfg.resolved_fusion_layers(len(inner.layers)) if deep else ()
         if cfg.text_head_layer is not None and not 0 <= cfg.text_head_layer <= len(inner.layers):
             raise ValueError(f"text_head_layer {cfg.text_head_layer} is outside the LM's 0..{len(inner.layers)} hidden states")
-        self.fusion_tokens = nn.Parameter(torch.randn(cfg.n_fusion_tokens, D) * inner.embed_tokens.weight.std())
-        self.av_encoder = AVEncoder(cfg)
+        self.fusion_tokens = nn.Parameter(torch.randn(cfg.n_fusion_tokens, D) * inner.embed_tokens.weight.std()) if deep else None
+        self.av_encoder = AVEncoder(cfg) if deep else None
         self.layers = nn.ModuleList(
             LMLayerWithFusion(
                 layer,
@@ -335,11 +338,14 @@ class FusionModel(nn.Module):
             )
             for i, layer in enumerate(inner.layers)
         )
-        self.head_fused = _head(2 * D if cfg.fused_reads_text else D, cfg.head_hidden, cfg.dropout)
+        self.head_fused = _head(2 * D if cfg.fused_reads_text else D, cfg.head_hidden, cfg.dropout) if deep else None
         self.head_text = _head(D, cfg.head_hidden, cfg.dropout)
         self.head_audio = _head(cfg.av_dim, cfg.head_hidden, cfg.dropout)
         self.head_visual = _head(cfg.av_dim, cfg.head_hidden, cfg.dropout)
-        self.head_token = nn.Sequential(nn.LayerNorm(D), nn.Linear(D, 1))
+        self.head_token = nn.Sequential(nn.LayerNorm(D), nn.Linear(D, 1)) if deep else None
+        from .strategies import StrategyFusion  # here, not at the top: strategies.py imports this module
+
+        self.strategy_fusion = None if deep else StrategyFusion(cfg, D)
         # per-branch distance to the training data (fitted after training; see models/distance.py)
         self.distance = BranchDistance({"text": D, "audio": cfg.av_dim, "visual": cfg.av_dim}) if cfg.branch_distance else None
         for name, vals, n in (("audio", cfg.audio_mean, cfg.audio_dim), ("visual", cfg.visual_mean, cfg.visual_dim)):
@@ -430,6 +436,8 @@ class FusionModel(nn.Module):
         subsets, IG steps, occlusion, counterfactuals) reuse it and skip about half the LM.
         Not for training: it would freeze the fusion-token embeddings' gradient path.
         """
+        if not self.fusion_layer_ids:  # a strategy without fusion tokens: nothing to pre-run
+            return prefix
         f, attn_bias, rotary = self._fusion_frame(prefix)
         first = self.fusion_layer_ids[0]
         states = [f]
@@ -460,6 +468,8 @@ class FusionModel(nn.Module):
         # audio-visual keys
         audio = self.normalise(x.audio.float(), "audio")  # (B, Ta, Da)
         visual = self.normalise(x.visual.float(), "visual")  # (B, Tv, Dv)
+        if self.strategy_fusion is not None:  # late / early / ume: no fusion tokens (strategies.py)
+            return self.strategy_fusion(self, x, prefix, audio, visual, collect=collect)
         kv, kv_mask, key_mod, key_times, emb_audio, emb_visual = self.av_encoder(x, audio, visual)  # (B, K, A)
 
         f, attn_bias, rotary = self._fusion_frame(prefix)  # (B, N, D), (B, 1, N, L+N), (cos, sin)

@@ -307,7 +307,8 @@ class AppService:
 
         ia = self.inspection(feats, runner=self.runner_for(spec_a))
         ib = self.inspection(feats, runner=self.runner_for(spec_b))
-        return ClipComparison(ia, ib, attention_curves(ia), attention_curves(ib), compare_inspections(ia, ib))
+        curves = lambda ins: attention_curves(ins) if ins.has_fusion_tokens else None  # noqa: E731  (late/early/ume: none)
+        return ClipComparison(ia, ib, curves(ia), curves(ib), compare_inspections(ia, ib))
 
     # ---- counterfactuals (on demand, under the runner's lock)
     def counterfactual(self, feats: ClipFeatures, kind: str, *, modality: str = "audio", span=(0.0, 1.0),

@@ -140,6 +140,9 @@ def _views(ins: Inspection, time_attr, notes: list[str]):
     """Attention curves, their rank correlation with the time attribution, token diagnostics."""
     att = tok = None
     corr: dict = {}
+    if not ins.has_fusion_tokens:  # late / early / ume: nothing to draw, said once
+        notes.append(ins.no_fusion_tokens_note())
+        return None, corr, None
     try:
         from mmviz.explain.attention import attention_attribution_correlation, attention_curves
     except ImportError:

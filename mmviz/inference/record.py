@@ -15,6 +15,15 @@ from mmviz.records.serialize import register_record
 
 from mmviz.records.modalities import KEY_MODALITIES as MODALITY_NAMES  # noqa: E402
 
+#: ``FusionConfig.strategy`` values in words (the names are checked against the model's in tests)
+STRATEGY_LABELS: dict[str, str] = {
+    "deep": "deep fusion",
+    "late": "late fusion",
+    "early": "early fusion",
+    "ume": "uni-modal ensemble (UME)",
+    "umt": "deep fusion taught by uni-modal teachers (UMT)",
+}
+
 
 @register_record
 @dataclass(frozen=True)
@@ -54,6 +63,12 @@ class Inspection:
         cross-attention (column 0) and the feed-forward (column 1), as the model's
         ``FusionBlock.forward`` computed it. Unlike ``gates`` (constants of the checkpoint),
         these depend on the clip. None in records saved before it was recorded.
+    strategy: how the checkpoint fuses the modalities (``FusionConfig.strategy``; records saved
+        before it was recorded are "deep"). Late, early and uni-modal-ensemble checkpoints have
+        no fusion tokens: their ``cross_attention`` is (0, 0, 0, K), ``token_states``
+        (n_layers+1, 0, D), ``gates`` (0, 2), and their "fused" embedding is
+        ``[text; audio; visual]``. :attr:`has_fusion_tokens` says which; :attr:`strategy_label`
+        names it for users.
     """
 
     clip_id: str
@@ -80,6 +95,22 @@ class Inspection:
     block_updates: np.ndarray | None = None
     distance: dict = field(default_factory=dict)
     unshrunk: dict = field(default_factory=dict)
+    strategy: str = "deep"
+
+    @property
+    def has_fusion_tokens(self) -> bool:
+        """False for strategies without fusion tokens (late, early, uni-modal ensemble)."""
+        return self.n_blocks > 0 and self.n_tokens > 0
+
+    @property
+    def strategy_label(self) -> str:
+        """The strategy in words ("late fusion"), as pages and reports name it."""
+        return STRATEGY_LABELS.get(self.strategy, self.strategy)
+
+    def no_fusion_tokens_note(self) -> str:
+        """The sentence views that need fusion tokens show instead of failing."""
+        return (f"This checkpoint's strategy ({self.strategy_label}) has no fusion tokens: there is no cross-attention, "
+                "no gates and no per-token view to show. Its predictions, contributions and words are explained as usual.")
 
     @property
     def n_blocks(self) -> int:

@@ -120,7 +120,10 @@ class ModelRunner:
     def _record(self, clip: ClipFeatures, x: FusionInputs, o: FusionOutput, i: int, timings: dict, label,
                 note: str | None = None) -> Inspection:
         kmask = o.key_mask[i].cpu().numpy()  # (K,)
-        att = torch.stack(o.cross_attention)[:, i].float().cpu().numpy()[..., kmask]  # (n_blocks, H, N, K_valid)
+        if o.cross_attention:
+            att = torch.stack(o.cross_attention)[:, i].float().cpu().numpy()[..., kmask]  # (n_blocks, H, N, K_valid)
+        else:  # a strategy without fusion tokens (late, early, ume): no blocks, no heads, no tokens
+            att = np.zeros((0, 0, 0, int(kmask.sum())), dtype=np.float32)  # (0, 0, 0, K_valid)
         tmask = x.text_mask[i].cpu().numpy()
         ids = x.input_ids[i].cpu().numpy()[tmask]
         f = lambda t: float(t[i].detach().cpu())  # noqa: E731
@@ -163,6 +166,7 @@ class ModelRunner:
             block_updates=None if o.block_updates is None else o.block_updates[i].detach().float().cpu().numpy(),
             distance=dist,
             unshrunk=raw,
+            strategy=self.cfg.strategy,
         )
 
 

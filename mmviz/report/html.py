@@ -57,6 +57,7 @@ def clip_report(analysis: ClipAnalysis, provenance: dict | None = None, notes=()
             "explanations": f"mmviz.explain {ex.mmviz_version} ({ex.created})", "explanation settings": ex.settings,
             "extraction settings": f.settings, "seed": ex.seed if ex.seed is not None else seed, "mmviz": mmviz.__version__,
             "report date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    prov["fusion strategy"] = ins.strategy_label
     prov |= {k: v for k, v in (provenance or {}).items() if k not in prov}
     v = ex.verdict
     verdict = f"<p><strong>{_e(v.kind)}</strong>: {_e(v.text)}</p>" if v is not None else "<p>No verdict: Shapley values were not computed.</p>"
@@ -70,10 +71,12 @@ def clip_report(analysis: ClipAnalysis, provenance: dict | None = None, notes=()
     cft = f"<h2>Counterfactuals</h2><table><tr><th>change</th><th>fused</th><th>Δ</th></tr>{cfs}</table>" if cfs else ""
     nt = "".join(f"<li><strong>{_e(n.author or 'anonymous')}</strong> ({_e(n.created)}) [{_e(', '.join(n.tags))}]: {_e(n.text)}</li>"
                  for n in notes)
-    remarks = "".join(f"<li>{_e(n)}</li>" for n in (*analysis.warnings, *ex.notes, cf.gate_caption(ins)))
+    gates = cf.gate_caption(ins) if ins.has_fusion_tokens else ins.no_fusion_tokens_note()
+    remarks = "".join(f"<li>{_e(n)}</li>" for n in dict.fromkeys((*analysis.warnings, *ex.notes, gates)))
     figs = [("Scores", cf.prediction_bars(ins)), ("Modality contributions", cf.contribution_bars(ex)),
-            ("Timeline", cf.timeline(f, ex, decisive_span=analysis.decisive_span)),
-            ("Cross-attention (block 0, mean over heads)", cf.attention_heatmap(ex.attention, 0)),
+            ("Timeline", cf.timeline(f, ex, decisive_span=analysis.decisive_span))]
+    if ins.has_fusion_tokens:  # late / early / ume checkpoints have none: the remarks say so
+        figs += [("Cross-attention (block 0, mean over heads)", cf.attention_heatmap(ex.attention, 0)),
             ("Fusion blocks: how much each changed the fusion tokens on this clip", cf.block_update_bars(ex)),
             ("Fusion tokens: each token's own score", cf.token_prediction_bars(ex)),
             ("Attention by modality, per fusion block", cf.attention_block_share(ex))]

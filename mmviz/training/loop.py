@@ -26,6 +26,7 @@ from mmviz.errors import DatasetError
 from mmviz.inference.batching import make_inputs, tokenize
 from mmviz.training.modality_dropout import Relabel, with_dropout
 from mmviz.training.state import load_optimizer, save_optimizer
+from mmviz.training.strategies import StrategyTraining, strategy_config
 from mmviz.training.targets import item_targets, stack_targets
 from mmviz_models.backbone import load_backbone
 from mmviz_models.checkpoint import load_checkpoint, save_checkpoint
@@ -137,11 +138,14 @@ def train(
     log: Callable[[str], None] = print,
     progress: bool = True,
     relabel: Relabel | None = None,
+    teacher: str | Path | None = None,
 ) -> dict:
     """Train and write the best checkpoint to ``out_dir``; returns the training summary.
 
     ``relabel(clip, dropped)`` gives the target of a clip with modalities removed (needed for
     ``settings.modality_dropout``; validation always uses complete clips).
+    ``teacher``: a uni-modal-ensemble checkpoint, for ``cfg.strategy == "umt"`` (see
+    ``mmviz.training.strategies``).
     """
     out = Path(out_dir)
     tr = [c for c in data if c.split == "train"]
@@ -156,11 +160,12 @@ def train(
         state = json.loads((last / "train_state.json").read_text())
         log(f"resuming after epoch {state['epoch'] + 1} (step {state['step']})")
     else:
-        cfg = prepare_config(cfg, tr)
+        cfg = strategy_config(prepare_config(cfg, tr))
         bb = load_backbone(cfg)
         torch.manual_seed(settings.seed)
         model = FusionModel(cfg, bb.lm).to(device)
         state = {"epoch": -1, "step": 0, "best_mae": math.inf, "bad_epochs": 0, "history": []}
+    plan = StrategyTraining(cfg, teacher, device)  # strategy-specific steps (StrategyError on a bad combination)
     tok = bb.tokenizer
     params = [p for n, p in model.named_parameters() if p.requires_grad and (settings.train_fusion_tokens or n != "fusion_tokens")]
     opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
@@ -195,9 +200,10 @@ def train(
             y = stack_targets([t for _, t in batch], device)  # per-head targets, (B,) each
             o = model(x, prefix=prefixes.batch([f.transcript for f, _ in batch]))
             loss, parts = fusion_loss(o, y, cfg, pol)
+            loss, parts = plan.add_loss(loss, parts, o, x, [f.transcript for f, _ in batch])  # umt: distillation
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
+            plan.clip_grads(model, params, settings.grad_clip)  # per member for a UME
             opt.step()
             sched.step()
             state["step"] += 1
@@ -226,6 +232,7 @@ def train(
         if state["bad_epochs"] >= settings.patience:
             log(f"early stop: no improvement for {settings.patience} epochs")
             break
+    state["best_hash"] = plan.finish(out, va, device, log) or state.get("best_hash")  # learned UME weights
     summary = {"best_valid_mae": state["best_mae"], "epochs_run": state["epoch"] + 1, "steps": state["step"],
                "seconds": time.time() - t0, "checkpoint_hash": state.get("best_hash"), "history": state["history"]}
     (out / "train_summary.json").write_text(json.dumps(summary, indent=1))

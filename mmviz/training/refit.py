@@ -25,7 +25,7 @@ import torch
 
 from mmviz.errors import DatasetError
 from mmviz.training import text_head as th
-from mmviz_models.checkpoint import checkpoint_hash, load_checkpoint, save_checkpoint
+from mmviz_models.checkpoint import checkpoint_hash, save_checkpoint
 from mmviz_models.distance import BranchDistance
 
 #: VADER snippets used (a seeded sample: all 22k would take ~20 min of LM passes on 2 CPU cores)

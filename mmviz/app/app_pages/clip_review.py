@@ -211,12 +211,15 @@ with right:
 # ---- attention
 with st.container(key="attention-heatmap", border=True):
     st.subheader("Cross-attention", anchor=False)
-    a, b = st.columns(2)
-    block = a.selectbox("Fusion block", list(range(ins.n_blocks)), key="att_block",
-                        format_func=lambda i: f"block {i} (after LM layer {ins.block_layers[i]})")
-    heads = ["mean"] + list(range(ins.cross_attention.shape[1]))
-    head = b.selectbox("Head", heads, key="att_head")
-    ui.chart(cf.attention_heatmap(ex.attention, block, None if head == "mean" else int(head)), key="att_chart")
+    if not ins.has_fusion_tokens:  # late / early / ume: said instead of an empty chart
+        st.info(ins.no_fusion_tokens_note())
+    else:
+        a, b = st.columns(2)
+        block = a.selectbox("Fusion block", list(range(ins.n_blocks)), key="att_block",
+                            format_func=lambda i: f"block {i} (after LM layer {ins.block_layers[i]})")
+        heads = ["mean"] + list(range(ins.cross_attention.shape[1]))
+        head = b.selectbox("Head", heads, key="att_head")
+        ui.chart(cf.attention_heatmap(ex.attention, block, None if head == "mean" else int(head)), key="att_chart")
 
 with st.container(key="fusion-inspector", border=True):
     from mmviz.app.app_pages.clip_sections import fusion_inspector

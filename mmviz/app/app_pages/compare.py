@@ -11,6 +11,18 @@ from mmviz.errors import MmvizError
 from mmviz.figures import clip as cf
 from mmviz.figures import dataset as dfig
 
+
+
+def _fusion_views(ins, attention, side: str) -> None:
+    """Block-0 attention and the gates of one checkpoint, or why it has none (late / early / ume)."""
+    st.caption(f"Strategy: {ins.strategy_label}")
+    if not ins.has_fusion_tokens:
+        st.info(ins.no_fusion_tokens_note())
+        return
+    ui.chart(cf.attention_heatmap(attention, 0), key=f"cmp_att_{side}")
+    ui.chart(cf.fusion_gates(ins), key=f"cmp_g_{side}")
+
+
 st.title("Compare checkpoints")
 svc = cached.service_or_stop()
 specs = backend.available_specs()
@@ -47,12 +59,10 @@ if what == "Current clip":
         l, r = st.columns(2)
         with l:
             st.markdown(f"**A** · {ia.checkpoint_hash[:12]}")
-            ui.chart(cf.attention_heatmap(cmp.attention_a, 0), key="cmp_att_a")
-            ui.chart(cf.fusion_gates(ia), key="cmp_g_a")
+            _fusion_views(ia, cmp.attention_a, "a")
         with r:
             st.markdown(f"**B** · {ib.checkpoint_hash[:12]}")
-            ui.chart(cf.attention_heatmap(cmp.attention_b, 0), key="cmp_att_b")
-            ui.chart(cf.fusion_gates(ib), key="cmp_g_b")
+            _fusion_views(ib, cmp.attention_b, "b")
 else:
     try:
         da, db = cached.get_dataset(svc, "demo", runner=ra), cached.get_dataset(svc, "demo", runner=rb)

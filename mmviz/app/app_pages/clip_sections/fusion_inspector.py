@@ -77,6 +77,9 @@ def _dead_report(svc, ins: Inspection) -> tuple[DeadTokenReport | None, str]:
 def render(svc, ins: Inspection, ex: Explanation) -> None:
     """The inspector's charts and captions (call inside the page's ``fusion-inspector`` container)."""
     st.subheader("Fusion-token inspector", anchor=False)
+    if not ins.has_fusion_tokens:  # late / early / ume
+        st.info(ins.no_fusion_tokens_note())
+        return
     tok = ex.token_diagnostics
     if tok is None:
         st.info("No fusion-token diagnostics for this clip (the model has no fusion blocks, or the analysis predates them).")
