@@ -16,6 +16,8 @@ BUILTIN_BACKBONE = "smollm2-135m-instruct"
 TINY_BACKBONE = "tiny-random-llama"
 #: see FusionConfig.head_targets
 HEAD_TARGETS: tuple[str, ...] = ("label", "planted")
+#: see FusionConfig.aligner
+ALIGNERS: tuple[str, ...] = ("none", "shared-prompt")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,12 @@ class LossWeights:
     visual: float = 0.3
     token: float = 0.1
     lm: float = 0.0
+    #: InfoNCE between the fused embedding and each unimodal one (``models/mi.py``); 0 = off
+    mi: float = 0.0
+    #: InfoNCE between the unimodal embeddings, pair by pair (``models/mi.py``); 0 = off
+    mi_pairs: float = 0.0
+    #: contrastive loss of the shared-prompt aligner (``models/aligner.py``); used only with it
+    align: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,12 @@ class FusionConfig:
     loss: LossWeights = field(default_factory=LossWeights)
     #: words the LM head must say for the optional LM loss (negative, neutral, positive)
     polarity_words: tuple[str, str, str] = (" negative", " neutral", " positive")
+    #: ``"none"``: today's model. ``"shared-prompt"``: a SPANER-style aligner (``models/aligner.py``)
+    #: puts text, audio and visual into one space through learnable prompt vectors shared by all
+    #: three; the unimodal heads, the maps and the audio-visual encoder read its output.
+    aligner: str = "none"
+    #: how many shared prompt vectors the aligner has
+    aligner_prompts: int = 8
 
     def __post_init__(self) -> None:
         for name in ("audio", "visual"):
@@ -113,6 +127,10 @@ class FusionConfig:
             raise ValueError("n_fusion_tokens must be >= 1")
         if self.head_targets not in HEAD_TARGETS:
             raise ValueError(f"head_targets must be one of {HEAD_TARGETS}, got {self.head_targets!r}")
+        if self.aligner not in ALIGNERS:
+            raise ValueError(f"aligner must be one of {ALIGNERS}, got {self.aligner!r}")
+        if self.aligner_prompts < 1:
+            raise ValueError(f"aligner_prompts must be >= 1, got {self.aligner_prompts}")
         if self.text_read_layer is not None and self.text_read_layer < 0:
             raise ValueError(f"text_read_layer must be >= 0 (a hidden-state index) or None, got {self.text_read_layer}")
 
