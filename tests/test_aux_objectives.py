@@ -16,12 +16,13 @@ import torch
 
 from mmviz.cli import main
 from mmviz.data.dataset import LabelledClip
+from mmviz.errors import MmvizError
 from mmviz.explain.embedding_map import modality_alignment
 from mmviz.inference.batching import make_inputs
 from mmviz.records.serialize import save_record
 from mmviz.testing.tiny import synthetic_clip, tiny_config, tiny_model
 from mmviz.training.loop import TrainSettings, prepare_config, train
-from mmviz.training.pseudo_labels import SelfMMLabeller, self_mm_label
+from mmviz.training.pseudo_labels import SelfMMLabeller, self_mm_label, start_labeller
 from mmviz_models.backbone import load_backbone
 from mmviz_models.checkpoint import load_checkpoint
 from mmviz_models.config import LossWeights
@@ -205,11 +206,24 @@ def test_mi_terms_fall_while_training(runs):
     assert hist[-1]["train_aux"]["mi_pairs"] < hist[0]["train_aux"]["mi_pairs"], hist
 
 
-def test_self_mm_run_moves_labels_and_keeps_its_state(runs):
-    root, _, summaries = runs
+def test_self_mm_run_moves_labels_and_keeps_its_state(runs, tmp_path):
+    import shutil
+
+    root, data, summaries = runs
     shift = summaries["self-mm"]["pseudo_label_shift"]
     assert set(shift) == {"text", "audio", "visual"} and max(shift.values()) > 0.01, shift
     assert (root / "self-mm" / "last" / "pseudo_labels.safetensors").exists()
+    # resuming restores the labels (a fresh labeller would start every label at the fused one again)
+    train_labels = [c.label for c in data if c.split == "train"]
+    restored = start_labeller("self-mm", train_labels, resume_from=root / "self-mm" / "last")
+    assert restored.summary() == pytest.approx(shift)
+    with pytest.raises(MmvizError, match="other training data"):
+        start_labeller("self-mm", train_labels[1:], resume_from=root / "self-mm" / "last")
+    shutil.copytree(root / "self-mm", tmp_path / "run")
+    logs: list[str] = []
+    again = train(tiny_config(), data, tmp_path / "run", TrainSettings(epochs=4, batch_size=16, lr=1e-2, patience=100,
+                  pseudo_labels="self-mm"), resume=True, progress=False, log=logs.append)
+    assert logs[0].startswith("resuming after epoch 3") and again["epochs_run"] == 4
 
 
 @pytest.mark.parametrize("name", ["aligner", "mi", "self-mm"])
