@@ -20,6 +20,8 @@ HEAD_TARGETS: tuple[str, ...] = ("label", "planted")
 STRATEGIES: tuple[str, ...] = ("deep", "late", "early", "ume", "umt")
 #: see FusionConfig.ume_weights
 UME_WEIGHTS: tuple[str, ...] = ("mean", "learned")
+#: see FusionConfig.aligner
+ALIGNERS: tuple[str, ...] = ("none", "shared-prompt")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,12 @@ class LossWeights:
     distill: float = 0.0
     token: float = 0.1
     lm: float = 0.0
+    #: InfoNCE between the fused embedding and each unimodal one (``models/mi.py``); 0 = off
+    mi: float = 0.0
+    #: InfoNCE between the unimodal embeddings, pair by pair (``models/mi.py``); 0 = off
+    mi_pairs: float = 0.0
+    #: contrastive loss of the shared-prompt aligner (``models/aligner.py``); used only with it
+    align: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,12 @@ class FusionConfig:
     loss: LossWeights = field(default_factory=LossWeights)
     #: words the LM head must say for the optional LM loss (negative, neutral, positive)
     polarity_words: tuple[str, str, str] = (" negative", " neutral", " positive")
+    #: ``"none"``: today's model. ``"shared-prompt"``: a SPANER-style aligner (``models/aligner.py``)
+    #: puts text, audio and visual into one space through learnable prompt vectors shared by all
+    #: three; the unimodal heads, the maps and the audio-visual encoder read its output.
+    aligner: str = "none"
+    #: how many shared prompt vectors the aligner has
+    aligner_prompts: int = 8
 
     def __post_init__(self) -> None:
         for name in ("audio", "visual"):
@@ -141,6 +155,10 @@ class FusionConfig:
             raise ValueError("n_fusion_tokens must be >= 1")
         if self.head_targets not in HEAD_TARGETS:
             raise ValueError(f"head_targets must be one of {HEAD_TARGETS}, got {self.head_targets!r}")
+        if self.aligner not in ALIGNERS:
+            raise ValueError(f"aligner must be one of {ALIGNERS}, got {self.aligner!r}")
+        if self.aligner_prompts < 1:
+            raise ValueError(f"aligner_prompts must be >= 1, got {self.aligner_prompts}")
         if self.text_read_layer is not None and self.text_read_layer < 0:
             raise ValueError(f"text_read_layer must be >= 0 (a hidden-state index) or None, got {self.text_read_layer}")
         if self.strategy not in STRATEGIES:

@@ -16,7 +16,8 @@ heads -> outputs.
 * Heads: fused (mean of fusion tokens, beside the mean text state when
   ``cfg.fused_reads_text``), text-only (mean of text states — of the last layer, or of
   ``cfg.text_read_layer``, where a probe finds sentiment), audio-only and visual-only
-  (pooled encoder outputs), and a per-token head. What each head is trained to predict is
+  (pooled encoder outputs), and a per-token head. With ``cfg.aligner == "shared-prompt"`` the
+  unimodal heads and the encoder read the aligner's output instead (``aligner.py``). What each head is trained to predict is
   ``cfg.head_targets`` (see ``losses.py``).
 * ``cfg.strategy`` other than "deep"/"umt" (late, early, uni-modal ensemble) builds no fusion
   tokens, encoder or blocks: :class:`.strategies.StrategyFusion` computes the output instead.
@@ -44,6 +45,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .aligner import SharedPromptAligner
+from .mi import mi_estimator
 from .config import FusionConfig
 from .distance import BRANCHES, BranchDistance, shrink
 from .lm_layer import LayerKV, attention_bias, check_layer, run_layer
@@ -114,6 +117,8 @@ class FusionOutput:
     distance: torch.Tensor | None = None
     # (B, 3) text/audio/visual head outputs before the distance shrinkage (pred_* are after it)
     pred_unshrunk: torch.Tensor | None = None
+    # (B, 3) bool: the clip has text / audio / visual (a real token; a step with a measured value)
+    modality_present: torch.Tensor | None = None
 
 
 @dataclass
@@ -204,10 +209,18 @@ class AVEncoder(nn.Module):
         self.norm = nn.LayerNorm(A)
 
     def forward(self, x: FusionInputs, audio: torch.Tensor, visual: torch.Tensor):
-        B, Ta, Tv = x.batch_size, audio.shape[1], visual.shape[1]
+        return self.mix(x, *self.embed(x, audio, visual))
+
+    def embed(self, x: FusionInputs, audio: torch.Tensor, visual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each modality's steps projected to width A with their time encoding (no modality tag yet)."""
         a = self.audio_proj(audio) + time_encoding(x.audio_times, self.norm.normalized_shape[0])  # (B, Ta, A)
-        a = a + self.modality.weight[MODALITY_AUDIO]  # (B, Ta, A)
         v = self.visual_proj(visual) + time_encoding(x.visual_times, self.norm.normalized_shape[0])  # (B, Tv, A)
+        return a, v
+
+    def mix(self, x: FusionInputs, a: torch.Tensor, v: torch.Tensor):
+        """Tag the embedded steps with their modality, prepend the null key and mix them in the Transformer."""
+        B, Ta, Tv = x.batch_size, a.shape[1], v.shape[1]
+        a = a + self.modality.weight[MODALITY_AUDIO]  # (B, Ta, A)
         v = v + self.modality.weight[MODALITY_VISUAL]  # (B, Tv, A)
         null = self.modality.weight[MODALITY_NULL].expand(B, 1, -1)  # (B, 1, A)
         seq = torch.cat([null, a, v], dim=1)  # (B, K, A)
@@ -227,6 +240,13 @@ class AVEncoder(nn.Module):
         nan = torch.full((B, 1), float("nan"), device=seq.device)
         times = torch.cat([nan, x.audio_times.float(), x.visual_times.float()], dim=1)  # (B, K)
         return enc, mask, modality, times, emb_audio, emb_visual
+
+
+def modality_present(x: FusionInputs, text_mask: torch.Tensor) -> torch.Tensor:
+    """(B, 3) bool: text has a real token; audio / visual has a step with any measured (non-NaN) value."""
+    audio = (x.audio_mask & torch.isfinite(x.audio).any(-1)).any(1)  # (B,)
+    visual = (x.visual_mask & torch.isfinite(x.visual).any(-1)).any(1)  # (B,)
+    return torch.stack([text_mask.any(1), audio, visual], dim=1)  # (B, 3)
 
 
 def _masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -339,7 +359,7 @@ class FusionModel(nn.Module):
             for i, layer in enumerate(inner.layers)
         )
         self.head_fused = _head(2 * D if cfg.fused_reads_text else D, cfg.head_hidden, cfg.dropout) if deep else None
-        self.head_text = _head(D, cfg.head_hidden, cfg.dropout)
+        self.head_text = _head(cfg.av_dim if cfg.aligner != "none" else D, cfg.head_hidden, cfg.dropout)  # reads the aligned text
         self.head_audio = _head(cfg.av_dim, cfg.head_hidden, cfg.dropout)
         self.head_visual = _head(cfg.av_dim, cfg.head_hidden, cfg.dropout)
         self.head_token = nn.Sequential(nn.LayerNorm(D), nn.Linear(D, 1)) if deep else None
@@ -352,6 +372,9 @@ class FusionModel(nn.Module):
             std = getattr(cfg, f"{name}_std")
             self.register_buffer(f"{name}_mean", torch.tensor(vals or [0.0] * n, dtype=torch.float32), persistent=False)
             self.register_buffer(f"{name}_std", torch.tensor(std or [1.0] * n, dtype=torch.float32), persistent=False)
+        # optional parts, absent by default (the model is then exactly the one without them)
+        self.aligner = SharedPromptAligner(cfg, D) if cfg.aligner == "shared-prompt" else None
+        self.mi = mi_estimator(cfg, D)  # InfoNCE critic of the training loss only, or None (models/mi.py)
         for p in self._frozen_parameters():
             p.requires_grad_(False)
 
@@ -470,7 +493,16 @@ class FusionModel(nn.Module):
         visual = self.normalise(x.visual.float(), "visual")  # (B, Tv, Dv)
         if self.strategy_fusion is not None:  # late / early / ume: no fusion tokens (strategies.py)
             return self.strategy_fusion(self, x, prefix, audio, visual, collect=collect)
-        kv, kv_mask, key_mod, key_times, emb_audio, emb_visual = self.av_encoder(x, audio, visual)  # (B, K, A)
+        a, v = self.av_encoder.embed(x, audio, visual)  # (B, Ta, A), (B, Tv, A)
+        present = modality_present(x, prefix.text_mask)  # (B, 3)
+        aligned = None
+        if self.aligner is not None:  # the shared-prompt aligner (models/aligner.py): one space for all three
+            aligned = self.aligner(prefix.emb_text, present[:, 0], a, x.audio_mask, v, x.visual_mask)
+            a, v = aligned.audio_tokens, aligned.visual_tokens  # (B, Ta, A), (B, Tv, A)
+        kv, kv_mask, key_mod, key_times, emb_audio, emb_visual = self.av_encoder.mix(x, a, v)  # (B, K, A)
+        emb_text = prefix.emb_text  # (B, D)
+        if aligned is not None:
+            emb_text, emb_audio, emb_visual = aligned.text, aligned.audio, aligned.visual  # (B, A) each
 
         f, attn_bias, rotary = self._fusion_frame(prefix)  # (B, N, D), (B, 1, N, L+N), (cos, sin)
         weights_all, updates_all, states, start = [], [], [f] if collect else None, 0
@@ -494,7 +526,8 @@ class FusionModel(nn.Module):
         emb_fused = fus_n.mean(1)  # (B, D)
         fused_in = torch.cat([emb_fused, prefix.emb_text.to(emb_fused.dtype)], -1) if self.cfg.fused_reads_text else emb_fused  # (B, 2D) | (B, D)
         gates = torch.stack([b.gates() for b in self.blocks]) if self.blocks else torch.zeros(0, 2)  # (n_blocks, 2)
-        emb_head = prefix.emb_text if prefix.emb_text_head is None else prefix.emb_text_head  # (B, D)
+        # the text head reads the aligned text, else its own layer when refitted there, else the text path's read
+        emb_head = emb_text if aligned is not None or prefix.emb_text_head is None else prefix.emb_text_head  # (B, D) | (B, A)
         uni = torch.stack([self.head_text(emb_head).squeeze(-1), self.head_audio(emb_audio).squeeze(-1),
                            self.head_visual(emb_visual).squeeze(-1)], -1)  # (B, 3) text/audio/visual
         distance = unshrunk = None
@@ -508,7 +541,7 @@ class FusionModel(nn.Module):
             pred_visual=uni[:, 2],
             pred_tokens=self.head_token(fus_n).squeeze(-1),  # (B, N)
             emb_fused=emb_fused,
-            emb_text=prefix.emb_text,
+            emb_text=emb_text,
             emb_audio=emb_audio,
             emb_visual=emb_visual,
             gates=gates,
@@ -522,4 +555,5 @@ class FusionModel(nn.Module):
             lm_logits=self.lm_head(fus_n[:, -1]) if (collect or self.cfg.loss.lm > 0) else None,  # (B, vocab)
             distance=distance,
             pred_unshrunk=unshrunk,
+            modality_present=present,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mmviz.commands._args import WEIGHT, count, int_list, non_negative_int, number, positive_float, seed
+from mmviz.commands.aux_options import add_aux_arguments, aux_changes
 from mmviz.commands.run_options import add_device_options
 
 HELP = "Train the fusion model (AdamW, warm-up + cosine, early stopping on validation MAE; resumable)."
@@ -26,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_device_options(p, default="cpu", compile=False, precision="training is float32 on every device")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last if it exists")
     add_strategy_arguments(p)
+    add_aux_arguments(p)
 
 
 def add_strategy_arguments(p: argparse.ArgumentParser) -> None:
@@ -68,16 +70,17 @@ def run(args: argparse.Namespace) -> int:
     from mmviz.training.loop import TrainSettings, train
     from mmviz_models.config import FusionConfig, LossWeights
 
+    aux_cfg, aux_loss, aux_settings = aux_changes(args)  # before any work: a wrong combination fails at once
     device = str(resolve_device(args.device))  # before loading data: absent CUDA fails at once
     strategy = strategy_options(args)
     data = [c for path in args.data for c in load_dataset(path)]
     layers = tuple(args.fusion_layers)
     cfg = FusionConfig(backbone=args.backbone, n_fusion_tokens=args.fusion_tokens, fusion_layers=layers,
-                       loss=LossWeights(lm=args.lm_loss))
+                       loss=LossWeights(lm=args.lm_loss, **aux_loss), **aux_cfg)
     cfg = cfg.replace(**strategy, loss=dataclasses.replace(cfg.loss, distill=args.distill_weight or 1.0)
                       if args.strategy == "umt" else cfg.loss)
     s = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                      seed=args.seed, max_steps=args.max_steps)
+                      seed=args.seed, max_steps=args.max_steps, **aux_settings)
     counts = {k: sum(c.split == k for c in data) for k in ("train", "valid", "test")}
     print(f"training on {counts['train']} clips, validating on {counts['valid']} ({counts['test']} held out)")
     summary = train(cfg, data, args.out, s, resume=args.resume, device=device, teacher=args.teacher)

@@ -25,10 +25,12 @@ from mmviz.data.metrics import mmsa_metrics
 from mmviz.errors import DatasetError
 from mmviz.inference.batching import make_inputs, tokenize
 from mmviz.training.modality_dropout import Relabel, with_dropout
+from mmviz.training.pseudo_labels import STATE_FILE, start_labeller, usable_rows
 from mmviz.training.state import load_optimizer, save_optimizer
 from mmviz.training.strategies import StrategyTraining, strategy_config
 from mmviz.training.targets import item_targets, stack_targets
 from mmviz_models.backbone import load_backbone
+from mmviz_models.auxiliary import with_auxiliary
 from mmviz_models.checkpoint import load_checkpoint, save_checkpoint
 from mmviz_models.config import FusionConfig
 from mmviz_models.fusion import FusionModel, TextPrefix
@@ -55,6 +57,11 @@ class TrainSettings:
     #: Share of training clips shown with a random set of modalities removed and relabelled by
     #: ``train(relabel=...)`` (see ``mmviz.training.modality_dropout``); 0 = complete clips only.
     modality_dropout: float = 0.0
+    #: "self-mm": the text/audio/visual heads learn Self-MM pseudo-labels generated during training
+    #: (``mmviz.training.pseudo_labels``); "none": their targets as built by ``head_targets``.
+    pseudo_labels: str = "none"
+    #: with pseudo-labels, also overwrite real per-head targets (``head_targets="planted"``)
+    pseudo_labels_replace: bool = False
 
 
 def seed_everything(seed: int) -> None:
@@ -183,6 +190,8 @@ def train(
                 sched.step()
     pol = _polarity_ids(tok, cfg).to(device)
     prefixes = TextPrefixCache(model, tok, with_fusion_pre=not settings.train_fusion_tokens)
+    labeller = start_labeller(settings.pseudo_labels, [c.label for c in tr], replace_all=settings.pseudo_labels_replace,
+                              resume_from=last if resume else None)
     t0 = time.time()
     for epoch in range(state["epoch"] + 1, settings.epochs):
         if state["step"] >= total:
@@ -192,29 +201,39 @@ def train(
         order = torch.randperm(len(tr), generator=g).tolist()
         drop_rng = random.Random(settings.seed * 1000 + epoch)  # per epoch: a resumed run repeats it
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
-        losses = []
+        losses, aux_log = [], {}
         for b in bar:
             idx = order[b * settings.batch_size : (b + 1) * settings.batch_size]
             batch = with_dropout([tr[i] for i in idx], settings.modality_dropout, relabel, drop_rng, cfg.head_targets)
             x = make_inputs([f for f, _ in batch], tok, cfg).to(device)
             y = stack_targets([t for _, t in batch], device)  # per-head targets, (B,) each
             o = model(x, prefix=prefixes.batch([f.transcript for f, _ in batch]))
+            if labeller is not None:  # Self-MM pseudo-labels for the unimodal heads
+                usable = usable_rows([f for f, _ in batch], [tr[i].features for i in idx], o)
+                y = labeller.targets(idx, y, usable, cfg.head_targets == "planted")
             loss, parts = fusion_loss(o, y, cfg, pol)
             loss, parts = plan.add_loss(loss, parts, o, x, [f.transcript for f, _ in batch])  # umt: distillation
+            loss, parts = with_auxiliary(model, o, loss, parts)  # InfoNCE / aligner terms when configured
             opt.zero_grad(set_to_none=True)
             loss.backward()
             plan.clip_grads(model, params, settings.grad_clip)  # per member for a UME
             opt.step()
             sched.step()
+            if labeller is not None:
+                labeller.observe(idx, o, usable, epoch)
             state["step"] += 1
             losses.append(float(loss.detach()))
+            for k in ("mi", "mi_pairs", "align"):  # auxiliary terms, when configured: kept per epoch
+                if k in parts:
+                    aux_log.setdefault(k, []).append(parts[k])
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", fused=f"{parts['fused']:.3f}")
             if state["step"] >= total:
                 break
         metrics = evaluate(model, tok, va, settings.eval_batch_size, prefixes)
         mae = metrics["fused"]["MAE"]
         improved = mae < state["best_mae"] - 1e-6
-        state["history"].append({"epoch": epoch, "step": state["step"], "train_loss": float(np.mean(losses)), "valid": metrics})
+        state["history"].append({"epoch": epoch, "step": state["step"], "train_loss": float(np.mean(losses)), "valid": metrics}
+                                | ({"train_aux": {k: float(np.mean(v)) for k, v in aux_log.items()}} if aux_log else {}))
         state["epoch"] = epoch
         if improved:
             state["best_mae"], state["bad_epochs"] = mae, 0
@@ -224,6 +243,8 @@ def train(
             state["bad_epochs"] += 1
         save_checkpoint(model, last)
         save_optimizer(opt, last / "optimizer")
+        if labeller is not None:
+            labeller.save(last / STATE_FILE)
         (last / "train_state.json").write_text(json.dumps(state, indent=1))
         log(
             f"epoch {epoch + 1}: train loss {np.mean(losses):.3f}  valid MAE fused {mae:.3f} text {metrics['text']['MAE']:.3f} "
@@ -235,5 +256,7 @@ def train(
     state["best_hash"] = plan.finish(out, va, device, log) or state.get("best_hash")  # learned UME weights
     summary = {"best_valid_mae": state["best_mae"], "epochs_run": state["epoch"] + 1, "steps": state["step"],
                "seconds": time.time() - t0, "checkpoint_hash": state.get("best_hash"), "history": state["history"]}
+    if labeller is not None:
+        summary["pseudo_label_shift"] = labeller.summary()
     (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
     return summary
