@@ -15,7 +15,8 @@ import torch
 from mmviz.errors import MmvizError
 from mmviz.explain import ClipContext, ExplainSettings, get_explainer
 from mmviz.explain.record import WordAttributions
-from mmviz.explain.word_shapley import (all_coalitions, antithetic_orders, exact_shapley, owners, permutation_shapley,
+from mmviz.explain.word_shapley import (all_coalitions, antithetic_orders, ends_shapley, exact_shapley, owners,
+                                        permutation_shapley,
                                         use_exact)
 from mmviz.records.serialize import load_record, records_equal, save_record
 from mmviz.testing.tiny import synthetic_clip
@@ -65,7 +66,34 @@ def test_sampled_shapley_adds_up_exactly_and_lies_within_its_error():
 def test_exact_is_used_for_short_transcripts_only():
     s = ExplainSettings()
     assert use_exact(5, s) and use_exact(6, s) and not use_exact(7, s) and not use_exact(21, s)
-    assert use_exact(10, s.replace(word_samples=128)) and not use_exact(11, s.replace(word_samples=4096))
+    p = s.replace(word_estimator="permutations")
+    assert use_exact(10, p.replace(word_samples=128)) and not use_exact(11, p.replace(word_samples=4096))
+
+
+def test_first_and_last_is_exact_when_words_interact_at_most_in_pairs():
+    n = 9
+    rng = np.random.default_rng(4)
+    single, pair = rng.normal(size=n), np.triu(rng.normal(size=(n, n)), 1)
+
+    def v(c):  # additive effects plus every pairwise interaction
+        c = np.asarray(c, float)
+        return c @ single + np.einsum("bi,ij,bj->b", c, pair, c)
+
+    exact = exact_shapley(v(all_coalitions(n)), n)
+    got, remainder, full, none, coalitions = ends_shapley(v, n)
+    np.testing.assert_allclose(got, exact, atol=1e-12)
+    assert abs(remainder) < 1e-12 and coalitions == 2 * n + 2
+
+
+def test_first_and_last_shares_a_three_word_interaction_and_still_adds_up():
+    def v(c):  # words 0, 1 and 2 only count together (+3); word 5 alone adds 1
+        c = np.asarray(c, bool)
+        return 3.0 * (c[:, 0] & c[:, 1] & c[:, 2]) + 1.0 * c[:, 5]
+
+    got, remainder, full, none, _ = ends_shapley(v, 7)
+    assert got.sum() == pytest.approx(full - none, abs=1e-12)
+    assert remainder == pytest.approx(-1.5)  # first/last gives each of the three 1.5; together 4.5 > 3
+    assert got[5] == pytest.approx(1.0 - 1.5 / 7) and got[0] == got[1] == got[2] > got[5]
 
 
 def test_tokens_of_no_word_belong_to_the_next_word():
@@ -89,8 +117,8 @@ def test_exact_word_shapley_sums_to_all_minus_no_words(tiny_runner):
 
 def test_sampled_word_shapley_within_its_reported_error(tiny_runner):
     clip = synthetic_clip(1, text=LONG)
-    few = WORDS.explain(tiny_runner, clip, ExplainSettings(word_samples=16))
-    many = WORDS.explain(tiny_runner, clip, ExplainSettings(word_samples=128))
+    few = WORDS.explain(tiny_runner, clip, ExplainSettings(word_estimator="permutations", word_samples=16))
+    many = WORDS.explain(tiny_runner, clip, ExplainSettings(word_estimator="permutations", word_samples=128))
     assert few.estimator == "permutations" and few.samples == 16 and few.standard_error.shape == (15,)
     for rec in (few, many):
         assert rec.scores.sum() == pytest.approx(rec.prediction - rec.baseline_prediction, abs=1e-9)
@@ -119,9 +147,17 @@ def test_integrated_gradients_default_steps_are_complete_on_the_tiny_model(tiny_
 
 
 def test_bad_word_settings_are_user_errors(tiny_runner):
-    for bad in (dict(word_method="occlusion"), dict(word_baseline="unk"), dict(word_samples=1)):
+    for bad in (dict(word_method="occlusion"), dict(word_baseline="unk"), dict(word_samples=1),
+                dict(word_estimator="guess")):
         with pytest.raises(MmvizError):
             WORDS.explain(tiny_runner, synthetic_clip(0), ExplainSettings(**bad))
+
+
+def test_long_transcripts_default_to_first_and_last_and_still_add_up(tiny_runner):
+    rec = WORDS.explain(tiny_runner, synthetic_clip(1, text=LONG))
+    assert rec.estimator == "ends" and rec.coalitions <= 2 * 15 + 2 and rec.samples == 0
+    assert rec.scores.sum() == pytest.approx(rec.prediction - rec.baseline_prediction, abs=1e-9)
+    assert np.all(rec.standard_error == 0) and "added first and added last" in rec.describe()
 
 
 def test_record_round_trip_and_old_records_still_load(tiny_runner, tmp_path):

@@ -49,9 +49,15 @@ class ExplainSettings:
         baseline; adds up only as well as its completeness gap says).
     word_steps: integration steps of the word attribution when word_method is
         "integrated_gradients" (each step is a full LM pass forward and backward).
-    word_samples: permutations (an even number: antithetic pairs) of sampled word Shapley;
-        each costs one LM pass per word (6: about 4 s for a 21-word transcript on 2 quiet CPU
-        cores; the whole 10 s clip then explains in about 8.5 s).
+    word_estimator: how word Shapley values are estimated when the transcript is too long to
+        enumerate — "ends" (default): each word's contribution added to no words and added
+        last (leave-one-word-out), averaged; exact when words interact at most in pairs, the
+        remainder of larger interactions shared out equally so the scores still add up; 2W + 2
+        LM passes, no randomness. Against exact values on real MOSI sentences it found the top
+        word 88 % of the time with 44 passes, sampling 6 orders 62 % with 122 passes
+        (``bench/word_estimators.py``). "permutations": ``word_samples`` random orders.
+    word_samples: permutations (an even number: antithetic pairs) when word_estimator is
+        "permutations"; each costs one LM pass per word.
     word_exact_max: most words for which every coalition is enumerated (exact Shapley). A
         transcript is enumerated when it has at most this many words and its 2^W coalitions
         cost no more LM passes than max(64, the permutations' passes); otherwise sampled.
@@ -80,6 +86,7 @@ class ExplainSettings:
     ig_steps: int = 16
     word_method: str = "shapley"
     word_steps: int = 128
+    word_estimator: str = "ends"
     word_samples: int = 6
     word_exact_max: int = 10
     word_baseline: str = "drop"
@@ -244,8 +251,11 @@ class WordAttributions:
     baseline: "drop" (removed words' tokens are taken out; no words = the empty transcript)
         or "pad" (replaced by the pad token). completeness: |delta| / |prediction -
         baseline_prediction| (0 when that difference is 0).
-    standard_error: float64 (W,) sampling standard error of each score (zeros when exact;
-        empty for integrated gradients and old records).
+    standard_error: float64 (W,) sampling standard error of each score (zeros when exact or
+        "ends"; empty for integrated gradients and old records).
+    remainder: estimator "ends" only: ``f(all) - f(none) - sum`` of the first-and-last
+        estimates before it was shared out equally — what interactions of three or more words
+        add (0 when the words interact at most in pairs).
     """
 
     words: tuple[str, ...]
@@ -268,6 +278,7 @@ class WordAttributions:
     samples: int = 0
     coalitions: int = 0
     standard_error: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    remainder: float = 0.0
 
     def __iter__(self):
         """Iterating the record yields (word, score) pairs."""
@@ -286,6 +297,9 @@ class WordAttributions:
         n = len(self.words)
         if self.method_name == "shapley":
             how = (f"exact Shapley values (all {2 ** n} subsets of the {n} words)" if self.estimator == "exact"
+                   else "Shapley values estimated from each word added first and added last (exact when words "
+                        f"interact at most in pairs; larger interactions, {self.remainder:+.3f} in all, shared equally)"
+                   if self.estimator == "ends"
                    else f"Shapley values sampled from {self.samples} word orders (antithetic pairs)")
             gone = "taken out of the transcript" if self.baseline == "drop" else "replaced by the pad token"
             err = (f"; the largest sampling error is ±{float(np.max(self.standard_error)):.3f}"

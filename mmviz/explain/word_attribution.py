@@ -170,7 +170,7 @@ class WordAttributionExplainer(Explainer[WordAttributions]):
             truncated=self._truncated(ctx, words, ws.token_ids, ws.token_word), delta=delta, prediction=ws.full,
             baseline_prediction=ws.empty, steps=0, method="shapley", settings=s, seed=s.seed, estimator=ws.estimator,
             baseline=s.word_baseline, completeness=abs(delta) / span if span > 1e-12 else 0.0, samples=ws.samples,
-            coalitions=ws.coalitions, standard_error=ws.standard_error,
+            coalitions=ws.coalitions, standard_error=ws.standard_error, remainder=ws.remainder,
         )
 
     def _ig(self, ctx: ClipContext, words, times) -> WordAttributions:
@@ -201,6 +201,8 @@ def check_word_settings(s: ExplainSettings) -> None:
         raise MmvizError(f"Unknown word attribution method {s.word_method!r}.", hint=f"Use one of: {', '.join(WORD_METHODS)}.")
     if s.word_baseline not in WORD_BASELINES:
         raise MmvizError(f"Unknown word baseline {s.word_baseline!r}.", hint=f"Use one of: {', '.join(WORD_BASELINES)}.")
+    if s.word_estimator not in ("ends", "permutations"):
+        raise MmvizError(f"Unknown word Shapley estimator {s.word_estimator!r}.", hint="Use ends or permutations.")
     if s.word_samples < 2:
         raise MmvizError("Sampled word Shapley needs at least 2 word orders (one antithetic pair).",
                          hint="Raise word_samples.")

@@ -57,9 +57,10 @@ class WordShapley:
     standard_error: np.ndarray  # (W,) float64
     full: float  # f(all words)
     empty: float  # f(no words)
-    estimator: str  # "exact" | "permutations"
+    estimator: str  # "exact" | "ends" | "permutations"
     samples: int  # permutations (0 when exact)
     coalitions: int  # distinct coalitions evaluated
+    remainder: float = 0.0  # "ends": what interactions of 3+ words added before it was shared out
 
 
 def pad_id(tokenizer) -> int:
@@ -224,8 +225,11 @@ def use_exact(n: int, settings) -> bool:
     Why not always up to 10 words: each coalition is one LM pass over its words plus the 16
     fusion tokens (~50 ms on 2 CPU cores), so 2^10 of them take close to a minute.
     """
-    pairs = max(1, (settings.word_samples + 1) // 2)
-    sampled = 2 * pairs * max(n - 1, 0) + 2  # distinct coalitions sampling would evaluate at most
+    if settings.word_estimator == "ends":
+        sampled = 2 * n + 2
+    else:
+        pairs = max(1, (settings.word_samples + 1) // 2)
+        sampled = 2 * pairs * max(n - 1, 0) + 2  # distinct coalitions sampling would evaluate at most
     return n <= settings.word_exact_max and 2**n <= max(sampled, EXACT_ALWAYS)
 
 
@@ -249,14 +253,18 @@ def _word_shapley(ctx: ClipContext) -> WordShapley:
     if n == 0:
         f = ctx.prediction
         return WordShapley(ids, tw, scores, se, f, f, "exact", 0, 0)
+    remainder = 0.0
     if use_exact(n, s):
         v = game.values(all_coalitions(n))
         phi, err, full, none, samples = exact_shapley(v, n), np.zeros(n), float(v[-1]), float(v[0]), 0
         estimator = "exact"
+    elif s.word_estimator == "ends":
+        phi, remainder, full, none, _ = ends_shapley(game.values, n)
+        err, estimator, samples = np.zeros(n), "ends", 0
     else:
         orders = antithetic_orders(n, s.word_samples, s.seed)
         phi, err, full, none, _ = permutation_shapley(game.values, n, orders)
         estimator, samples = "permutations", len(orders)
     scores[game.players] = phi
     se[game.players] = err
-    return WordShapley(ids, tw, scores, se, full, none, estimator, samples, game.evaluated)
+    return WordShapley(ids, tw, scores, se, full, none, estimator, samples, game.evaluated, remainder)
