@@ -123,7 +123,8 @@ def word_checks(runner: ModelRunner, rows: list[dict], feats: list[ClipFeatures]
     """The word-level rows (the metric is defined in ``bench/word_faithfulness.py``)."""
     import word_faithfulness as wf
 
-    print(f"\n## Word attributions ({settings.word_method}, {settings.word_samples} word orders when sampled, "
+    print(f"\n## Word attributions ({settings.word_method}, estimator {settings.word_estimator!r}"
+          + (f" ({settings.word_samples} orders)" if settings.word_estimator == "permutations" else "") + ", "
           f"exact up to {settings.word_exact_max} words when cheaper, removal {settings.word_baseline!r})\n")
     print("| check | value | clips |\n|---|---|---|")
     if args.word_summary:
@@ -158,6 +159,7 @@ def main() -> None:
                     help="integrated-gradients steps of the word attribution when --word-method integrated_gradients")
     ap.add_argument("--word-method", default=ExplainSettings.word_method, choices=["shapley", "integrated_gradients"])
     ap.add_argument("--word-samples", type=int, default=ExplainSettings.word_samples)
+    ap.add_argument("--word-estimator", default=ExplainSettings.word_estimator, choices=["ends", "permutations"])
     ap.add_argument("--words-only", action="store_true", help="only the word-level rows")
     ap.add_argument("--word-part", default="all", choices=["all", "demo", "mosi"],
                     help="which word rows: planted phrase on demo clips, MOSI dev deletion, or both")
@@ -186,7 +188,8 @@ def main() -> None:
     print(f"features for {len(feats)} clips ready in {time.perf_counter() - t0:.0f} s", flush=True)
     runner, model_note = make_runner(args.checkpoint, feats)
     settings = ExplainSettings(seed=args.seed, ig_steps=args.ig_steps, word_steps=args.word_steps,
-                               word_method=args.word_method, word_samples=args.word_samples)
+                               word_method=args.word_method, word_samples=args.word_samples,
+                               word_estimator=args.word_estimator)
     rng = np.random.default_rng(args.seed)
     if args.words_only:
         print(f"\n{model_note}")

@@ -72,7 +72,7 @@ def branch_embeddings(model, runner_inputs: Callable, clips: list, batch: int = 
 
 
 def refit_heads(checkpoint: str | Path, out: str | Path, corpus_dir: str | Path, shared_dir: str | Path | None,
-                layer: int | None = None, log: Callable[[str], None] = print) -> dict:
+                layer: int | None = None, log: Callable[[str], None] = print, vader_sample: int = VADER_SAMPLE) -> dict:
     """Write the refitted checkpoint to ``out``; returns the report (also saved as ``refit.json``)."""
     from mmviz.data.dataset import load_features_dir
     from mmviz.inference.runner import ModelRunner
@@ -87,10 +87,17 @@ def refit_heads(checkpoint: str | Path, out: str | Path, corpus_dir: str | Path,
                            hint="Generate more with `mmviz demo-corpus --features-only --n 150`.")
     runner = ModelRunner.from_checkpoint(checkpoint)
     model, tok = runner.model, runner.tokenizer
-    texts, y, src = training_texts(shared, corpus)
+    texts, y, src = training_texts(shared, corpus, vader_sample)
     log(f"text head: {len(texts)} training texts ({', '.join(f'{k} {int((src == k).sum())}' for k in np.unique(src))})")
     layers = sorted(set(th.CANDIDATE_LAYERS) | ({layer} if layer is not None else set()))
-    states = th.pooled_text_states(model, tok, texts, layers if layer is None else [layer])
+    shown = [-1]
+
+    def progress(frac: float) -> None:  # a line every 10 % of the LM passes (minutes on a CPU)
+        if int(frac * 10) > shown[0]:
+            shown[0] = int(frac * 10)
+            log(f"text states: {frac:.0%} of {len(texts)} texts")
+
+    states = th.pooled_text_states(model, tok, texts, layers if layer is None else [layer], progress=progress)
     probe = []
     if layer is None:
         human = src != "templates"

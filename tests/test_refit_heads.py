@@ -1,0 +1,53 @@
+"""`mmviz refit-heads`: a new text head and branch distances, the fusion path copied bit for bit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from mmviz.demo.corpus import generate_corpus
+
+    out = tmp_path_factory.mktemp("corpus")
+    generate_corpus(out, 24, seed=3, keep_media=False)
+    return out
+
+
+def test_refit_keeps_the_fused_head_and_gives_the_text_head_its_own_layer_and_distances(tmp_path, corpus, shared_dir):
+    from mmviz.data.dataset import load_features_dir
+    from mmviz.features.audio import AUDIO_FEATURE_NAMES
+    from mmviz.features.visual import VISUAL_FEATURE_NAMES
+    from mmviz.inference.runner import ModelRunner
+    from mmviz.inference.tiny import tiny_config, tiny_model
+    from mmviz.training.refit import refit_heads
+    from mmviz_models.checkpoint import save_checkpoint
+
+    model, _ = tiny_model(tiny_config(audio_features=AUDIO_FEATURE_NAMES, visual_features=VISUAL_FEATURE_NAMES))
+    save_checkpoint(model, tmp_path / "before")
+    rep = refit_heads(tmp_path / "before", tmp_path / "after", corpus, shared_dir, layer=1, log=lambda m: None,
+                      vader_sample=200)
+    assert rep["text_head_layer"] == 1 and set(rep["distance"]) == {"text", "audio", "visual"}
+    assert json.loads((tmp_path / "after" / "refit.json").read_text())["text_head_layer"] == 1
+
+    before, after = ModelRunner.from_checkpoint(tmp_path / "before"), ModelRunner.from_checkpoint(tmp_path / "after")
+    assert after.model.cfg.text_head_layer == 1 and after.model.cfg.branch_distance
+    clips = [c.features for c in load_features_dir(corpus)[:6]]
+    with torch.no_grad():
+        a, b = before.model(before.inputs(clips)), after.model(after.inputs(clips))
+    torch.testing.assert_close(a.pred_fused, b.pred_fused, atol=2e-3, rtol=0)  # float16 storage only
+    assert not torch.allclose(a.pred_text, b.pred_unshrunk[:, 0])  # the text head was refitted
+    assert torch.isfinite(b.distance).all() and float(b.distance[:, 1:].median()) < 1.5  # its own training data is near
+
+
+def test_refit_heads_refuses_a_corpus_too_small_for_the_distances(tmp_path, corpus):
+    from mmviz.cli import main
+
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / "metadata.csv").write_text("clip_id,label,split\n")
+    assert main(["refit-heads", "tiny", "--corpus", str(tmp_path / "tiny"), "--out", str(tmp_path / "o")]) == 2
