@@ -82,7 +82,8 @@ def dataset_section(svc: AppService, specs: list[str]) -> None:
         return
     st.caption(f"{len(ds.table)} clips · {ui.plain(ds.source)}")
     c1, c2 = st.columns(2)
-    chosen = c1.multiselect("Checkpoints (the first is the baseline)", specs, default=specs[:2], key="cmp_specs")
+    st.session_state.setdefault("cmp_specs", specs[:2])
+    chosen = c1.multiselect("Checkpoints (the first is the baseline)", specs, key="cmp_specs")
     typed = c2.text_area("…and checkpoint folders on the server (one per line)", key="cmp_folders", height=80)
     names = list(dict.fromkeys(chosen + parse_specs(typed)))
     if len(names) < 2:
