@@ -20,7 +20,6 @@ from mmviz.data.comparison import compare_tables
 from mmviz.errors import MmvizError
 from mmviz.figures import competition as cfig
 from mmviz.figures import dataset as dfig
-from mmviz.testing.testids import COMPARE_DATASET
 
 OPEN, DEMO, FOLDER = "The dataset open in the Dataset explorer", "Demo set", "A folder on this server"
 MEMO = "_compare_views"
@@ -104,7 +103,7 @@ def dataset_section(svc: AppService, specs: list[str]) -> None:
         ui.error(e)
         return
     base = cmp.names[0]
-    with st.container(key=COMPARE_DATASET, border=True):
+    with st.container(key="compare-dataset", border=True):  # testids.COMPARE_DATASET
         st.subheader(f"{len(cmp.names)} checkpoints on {cmp.n} clips (baseline: {ui.plain(base)})", anchor=False)
         m = cmp.metrics
         if m["Has0_acc_2"].notna().any():

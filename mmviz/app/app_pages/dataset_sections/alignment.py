@@ -12,7 +12,6 @@ from mmviz.app_service.service import AppService
 from mmviz.errors import MmvizError
 from mmviz.explain.alignment_view import AlignmentView, alignment_view
 from mmviz.figures import competition as cfig
-from mmviz.testing.testids import ALIGNMENT_VIEW
 
 METRIC_COLS = ["pair", "cosine matched", "cosine mismatched", "R@1 →", "R@5 →", "R@1 ←", "R@5 ←", "chance R@1", "chance R@5"]
 
@@ -36,7 +35,7 @@ def _show(view: AlignmentView, name: str, key: str) -> None:
 
 def alignment_section(svc: AppService, ds: DatasetView) -> None:
     """The map and metrics for the loaded checkpoint, and beside them for a second checkpoint (e.g. aligner on vs off)."""
-    with st.container(key=ALIGNMENT_VIEW, border=True):
+    with st.container(key="alignment-view", border=True):  # testids.ALIGNMENT_VIEW
         st.subheader("Do the modalities of a clip meet? (one map for text, audio and visual)", anchor=False)
         c1, c2 = st.columns([1, 3])
         method = c1.radio("Projection", ["pca", "tsne"], key="al_method", horizontal=True,

@@ -11,7 +11,6 @@ from mmviz.app_service.service import AppService
 from mmviz.data.competition import CROWDED_RULE, DEFAULT_MARGIN, MIN_LABELLED, competition_report
 from mmviz.errors import MmvizError
 from mmviz.figures import competition as cfig
-from mmviz.testing.testids import COMPETITION
 
 SHOWN = ["modality", "probe Acc-2 (fused)", "probe Acc-2 (reference)", "probe gap", "probe MAE (fused)", "probe MAE (reference)",
          "head Acc-2 (fused)", "head Acc-2 (reference)", "head MAE (fused)", "head MAE (reference)", "head r (fused)",
@@ -20,7 +19,7 @@ SHOWN = ["modality", "probe Acc-2 (fused)", "probe Acc-2 (reference)", "probe ga
 
 def competition_section(svc: AppService, ds: DatasetView) -> None:
     """Probe each modality's embedding inside the loaded checkpoint, optionally against a reference run."""
-    with st.container(key=COMPETITION, border=True):
+    with st.container(key="competition", border=True):  # testids.COMPETITION
         st.subheader("Modality competition: is a modality crowded out?", anchor=False)
         st.caption("A cross-validated ridge probe reads the labels from each modality's embedding inside this checkpoint; the "
                    "same probe on a reference whose encoders learnt alone (a uni-modal ensemble, `mmviz train --strategy ume`, "
