@@ -226,3 +226,10 @@ def test_alignment_view_shows_r_at_k_and_one_trace_per_modality_for_both_checkpo
     at.text_input(key="al_other").input("/no/such/checkpoint").run()
     ok(at)
     assert any("/no/such/checkpoint" in e.value for e in at.error)
+
+
+def test_typed_checkpoint_folders_are_split_and_deduplicated():
+    from mmviz.app_service.rescore import parse_specs
+
+    assert parse_specs(" /a/b ,tiny:1\n\n/a/b\n c ") == ["/a/b", "tiny:1", "c"]
+    assert parse_specs("") == [] and parse_specs(None) == []
