@@ -24,6 +24,7 @@ DATASETS = "_datasets"  # this user's memo of scored datasets
 LAST_WORD = "_last_word"  # the word picked in "Jump to word"
 PRESENT = "present"  # presentation mode toggle
 NOTE_SAVED = "_note_saved"  # the last note was stored: clear the form on this run
+COMPETITION = "competition_report"  # the last CompetitionReport shown on Error analysis (the dataset report adds it)
 
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "mmviz-figure"}}
 

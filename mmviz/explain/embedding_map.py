@@ -369,6 +369,24 @@ def modality_alignment(
     )
 
 
+def crossfit_ridge(a, b, *, alpha: float = 0.01, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """(n, d_b) prediction of each row of ``b`` from the same row of ``a``, by ridge fitted on the other folds.
+
+    The projection ``modality_alignment(projection="ridge")`` uses, public so that other views
+    (the alignment map, linear probes) make embeddings comparable the same way. ``b`` may be a
+    (n,) target (a probe); the penalty is ``alpha`` × the mean squared norm of the centred rows.
+    """
+    x = _as_matrix(a, "The inputs of the ridge projection")
+    y = np.asarray(b, dtype=np.float64)
+    y2 = y[:, None] if y.ndim == 1 else y
+    if y2.shape[0] != x.shape[0]:
+        raise MmvizError(f"The ridge projection got {x.shape[0]} input rows but {y2.shape[0]} targets.")
+    if x.shape[0] < 4:
+        raise MmvizError(f"A cross-fitted projection needs at least 4 clips; got {x.shape[0]}.")
+    out = _crossfit_ridge(x, np.ascontiguousarray(y2, dtype=np.float64), float(alpha), min(int(folds), x.shape[0]), int(seed))
+    return out[:, 0] if y.ndim == 1 else out
+
+
 def embeddings_of(inspections, space: str) -> np.ndarray:
     """(n, d) stack of one embedding space from a list of inspections (row order kept)."""
     items = list(inspections or [])

@@ -14,9 +14,11 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 import mmviz
+from mmviz.data.competition import CompetitionReport
 from mmviz.explain.analysis import ClipAnalysis
 from mmviz.figures import clip as cf
 from mmviz.figures import dataset as dfig
+from mmviz.figures.competition import competition_bars
 from mmviz.records.sentiment import sentiment_class
 
 CSS = """body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -85,7 +87,9 @@ def clip_report(analysis: ClipAnalysis, provenance: dict | None = None, notes=()
     return _page(f"mmviz report: {f.clip_id}", body)
 
 
-def dataset_report(table: pd.DataFrame, metrics: dict, provenance: dict, name: str, seed: int = 0) -> str:
+def dataset_report(table: pd.DataFrame, metrics: dict, provenance: dict, name: str, seed: int = 0,
+                   competition: CompetitionReport | None = None) -> str:
+    """A dataset's report; ``competition`` (Error analysis' modality-competition diagnostics) adds its section."""
     prov = {"dataset": name, "clips": len(table), "seed": seed, "mmviz": mmviz.__version__,
             "report date": datetime.now(timezone.utc).isoformat(timespec="seconds")} | provenance
     mt = "".join(f"<tr><th>{_e(k)}</th><td>{v:.4f}</td></tr>" for k, v in metrics.items())
@@ -94,7 +98,23 @@ def dataset_report(table: pd.DataFrame, metrics: dict, provenance: dict, name: s
                  for r in worst.itertuples())
     figs = [("Map", dfig.dataset_map(table, "label")), ("Confusion (2 classes)", dfig.confusion_matrix(table, 2)),
             ("Confusion (7 classes)", dfig.confusion_matrix(table, 7)), ("Per largest unimodal head (rule)", dfig.slice_accuracy(table, "loudest_head"))]
+    if competition is not None:
+        figs.append(("Modality competition: probes and unimodal heads, fused vs reference", competition_bars(competition)))
     body = (f"<h2>Metrics</h2><table>{mt}</table>"
             f"<h2>Worst errors</h2><table><tr><th>clip</th><th>label</th><th>fused</th><th>largest unimodal head (rule)</th></tr>{wt}</table>"
-            + _figs_html(figs) + "<h2>Provenance</h2>" + _prov_table(prov))
+            + (_competition_html(competition) if competition is not None else "") + _figs_html(figs)
+            + "<h2>Provenance</h2>" + _prov_table(prov))
     return _page(f"mmviz dataset report: {name}", body)
+
+
+def _competition_html(rep: CompetitionReport) -> str:
+    """Probes and heads per modality, the crowded-out flags and the rule that set them."""
+    t = rep.table()
+    head = "".join(f"<th>{_e(c)}</th>" for c in t.columns)
+    fmt = lambda v: _e(v) if isinstance(v, str) or pd.api.types.is_bool(v) else ("n/a" if pd.isna(v) else f"{v:.3f}")  # noqa: E731
+    rows = "".join("<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in r) + "</tr>" for r in t.itertuples(index=False))
+    flagged = ", ".join(rep.crowded_out) if rep.crowded_out else ("none" if rep.has_reference else "no reference given")
+    ref = _e(rep.settings.get("reference_name") or "none")
+    return (f"<h2>Modality competition</h2><p>Crowded out: <strong>{_e(flagged)}</strong> · {rep.n} labelled clips · "
+            f"reference: {ref} ({_e(rep.reference_strategy or '-')}) · rule: {_e(rep.rule)}.</p>"
+            f"<table><tr>{head}</tr>{rows}</table>")

@@ -43,3 +43,6 @@ VERDICTS = "dataset-verdicts"  # the model's Shapley verdicts over the dataset (
 ALIGNMENT = "alignment-metrics"  # matched/mismatched cosine and R@k beside the map
 SLICES = "user-slices"  # the analyst's named slices and their metrics
 SIMILAR = "similar-clips"  # nearest neighbours of the chosen clip
+COMPETITION = "competition"  # modality-competition diagnostics (Error analysis)
+ALIGNMENT_VIEW = "alignment-view"  # the modalities of the same clips on one map (Dataset explorer)
+COMPARE_DATASET = "compare-dataset"  # checkpoints compared on one dataset (Compare)

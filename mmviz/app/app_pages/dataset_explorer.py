@@ -111,6 +111,8 @@ with right:
             st.caption("Cosine of each clip's own pair vs of other clips' pairs; R@k: share of clips whose own partner is among "
                        "the k most similar (→ from the first to the second). Text ↔ audio/visual go through a cross-fitted "
                        "ridge projection (they have different widths).")
+from mmviz.app.app_pages.dataset_sections.alignment import alignment_section  # noqa: E402
+alignment_section(svc, ds)
 if "model_dominant" in t:
     with st.container(key="dataset-verdicts", border=True):
         st.markdown("**The model's verdicts** (exact Shapley values of text, audio and video, computed for each clip)")

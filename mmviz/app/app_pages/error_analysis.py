@@ -105,3 +105,6 @@ with st.container(key="robustness", border=True):
             ui.chart(dfig.robustness_curve(st.session_state[rkey]), key="robust_chart")
     else:
         st.caption("Runs the model again on every clip with 25–100 % of one modality removed (seeded).")
+
+from mmviz.app.app_pages.error_sections.competition import competition_section  # noqa: E402
+competition_section(svc, ds)

@@ -38,6 +38,9 @@ with st.container(key="report-export", border=True):
         if ds is None:
             st.info("Open the Dataset explorer to export a dataset report.")
         else:
-            doc = dataset_report(ds.table, ds.metrics, svc.provenance() | {"checkpoint hash": ds.checkpoint_hash}, ds.source)
+            comp = st.session_state.get(ui.COMPETITION)
+            comp = comp if comp is not None and comp.fused_checkpoint == ds.checkpoint_hash else None
+            doc = dataset_report(ds.table, ds.metrics, svc.provenance() | {"checkpoint hash": ds.checkpoint_hash}, ds.source,
+                                 competition=comp)
             st.download_button("Download dataset report", doc.encode(), key="dl_dataset", file_name="mmviz-dataset.html", mime="text/html")
 

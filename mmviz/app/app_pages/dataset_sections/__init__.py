@@ -1,0 +1,1 @@
+"""Sections of a page, one module each (the page file only calls them)."""
