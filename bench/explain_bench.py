@@ -156,7 +156,7 @@ def main() -> None:
     ap.add_argument("--word-steps", type=int, default=ExplainSettings.word_steps, help="IG steps (word method integrated_gradients)")
     ap.add_argument("--word-method", default=ExplainSettings.word_method, choices=["shapley", "integrated_gradients"])
     ap.add_argument("--word-samples", type=int, default=ExplainSettings.word_samples)
-    ap.add_argument("--word-estimator", default=ExplainSettings.word_estimator, choices=["ends", "permutations"])
+    ap.add_argument("--word-estimator", default=ExplainSettings.word_estimator, choices=["auto", "ends", "permutations"])
     ap.add_argument("--no-compare", action="store_true", help="skip the run with the previous word method")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     args = ap.parse_args()

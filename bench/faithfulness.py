@@ -159,7 +159,7 @@ def main() -> None:
                     help="integrated-gradients steps of the word attribution when --word-method integrated_gradients")
     ap.add_argument("--word-method", default=ExplainSettings.word_method, choices=["shapley", "integrated_gradients"])
     ap.add_argument("--word-samples", type=int, default=ExplainSettings.word_samples)
-    ap.add_argument("--word-estimator", default=ExplainSettings.word_estimator, choices=["ends", "permutations"])
+    ap.add_argument("--word-estimator", default=ExplainSettings.word_estimator, choices=["auto", "ends", "permutations"])
     ap.add_argument("--words-only", action="store_true", help="only the word-level rows")
     ap.add_argument("--word-part", default="all", choices=["all", "demo", "mosi"],
                     help="which word rows: planted phrase on demo clips, MOSI dev deletion, or both")

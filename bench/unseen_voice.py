@@ -85,6 +85,9 @@ def summarise(table, meta) -> dict[str, float]:
     out["audio head mean"] = float(a.mean())
     out["audio head > +1 (share)"] = float((a > 1.0).mean())
     out["audio head < -1 (share)"] = float((a < -1.0).mean())
+    if "distance_audio" in t.columns and t["distance_audio"].notna().any():  # checkpoints with distance statistics
+        out["voice distance to training data (median ratio)"] = float(t["distance_audio"].median())
+        out["voice flagged unfamiliar (ratio > 1.5, share)"] = float((t["distance_audio"] > 1.5).mean())
     # how much the reader (not the sentence) moves each head: sd across speakers of one sentence, averaged
     for head in ("audio", "fused"):
         out[f"{head}: sd across speakers of a sentence"] = float(t.groupby("sentence")[f"pred_{head}"].std().mean())

@@ -15,7 +15,8 @@ import torch
 from mmviz.errors import MmvizError
 from mmviz.explain import ClipContext, ExplainSettings, get_explainer
 from mmviz.explain.record import WordAttributions
-from mmviz.explain.word_shapley import (all_coalitions, antithetic_orders, ends_shapley, exact_shapley, owners,
+from mmviz.explain.word_shapley import (all_coalitions, antithetic_orders, chosen_estimator, ends_shapley, exact_shapley,
+                                        owners,
                                         permutation_shapley,
                                         use_exact)
 from mmviz.records.serialize import load_record, records_equal, save_record
@@ -68,6 +69,19 @@ def test_exact_is_used_for_short_transcripts_only():
     assert use_exact(5, s) and use_exact(6, s) and not use_exact(7, s) and not use_exact(21, s)
     p = s.replace(word_estimator="permutations")
     assert use_exact(10, p.replace(word_samples=128)) and not use_exact(11, p.replace(word_samples=4096))
+
+
+def test_auto_estimator_enumerates_short_samples_middle_and_uses_first_and_last_for_long_transcripts():
+    s = ExplainSettings()
+    assert s.word_estimator == "auto"
+    got = {n: chosen_estimator(n, s) for n in (5, 6, 7, 8, 11, 12, 21)}
+    assert got[5] == got[6] == ("exact", 0)
+    assert got[7] == ("permutations", 10) and got[8] == ("permutations", 8) and got[11] == ("permutations", 6)
+    assert got[12] == got[21] == ("ends", 0)
+    for n, (est, k) in got.items():  # every choice stays within the pass budget
+        cost = {"exact": 2**n, "ends": 2 * n + 2, "permutations": k * (n - 1) + 2}[est]
+        assert cost <= 64
+    assert chosen_estimator(21, s.replace(word_estimator="permutations")) == ("permutations", 6)
 
 
 def test_first_and_last_is_exact_when_words_interact_at_most_in_pairs():

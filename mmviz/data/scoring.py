@@ -147,7 +147,11 @@ def _face_share(f: ClipFeatures) -> float | None:
 def prediction_row(ins: Inspection) -> dict:
     """The table columns read from a clip's inspection."""
     p = ins.predictions
-    return {"checkpoint_hash": ins.checkpoint_hash, "pred_fused": p.fused, "pred_text": p.text, "pred_audio": p.audio, "pred_visual": p.visual}
+    row = {"checkpoint_hash": ins.checkpoint_hash, "pred_fused": p.fused, "pred_text": p.text, "pred_audio": p.audio,
+           "pred_visual": p.visual}
+    # only for checkpoints with distance statistics (models/distance.py); a branch the clip lacks stays empty
+    row |= {f"distance_{b}": d for b, d in getattr(ins, "distance", {}).items()}
+    return row
 
 
 def score_features(clips: Sequence[ClipFeatures], runner: ModelRunner, store: ResultsStore, batch_size: int = 8) -> list[Inspection]:

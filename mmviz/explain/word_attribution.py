@@ -201,8 +201,8 @@ def check_word_settings(s: ExplainSettings) -> None:
         raise MmvizError(f"Unknown word attribution method {s.word_method!r}.", hint=f"Use one of: {', '.join(WORD_METHODS)}.")
     if s.word_baseline not in WORD_BASELINES:
         raise MmvizError(f"Unknown word baseline {s.word_baseline!r}.", hint=f"Use one of: {', '.join(WORD_BASELINES)}.")
-    if s.word_estimator not in ("ends", "permutations"):
-        raise MmvizError(f"Unknown word Shapley estimator {s.word_estimator!r}.", hint="Use ends or permutations.")
+    if s.word_estimator not in ("auto", "ends", "permutations"):
+        raise MmvizError(f"Unknown word Shapley estimator {s.word_estimator!r}.", hint="Use auto, ends or permutations.")
     if s.word_samples < 2:
         raise MmvizError("Sampled word Shapley needs at least 2 word orders (one antithetic pair).",
                          hint="Raise word_samples.")

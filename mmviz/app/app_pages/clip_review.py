@@ -256,7 +256,8 @@ with st.container(key="word-attributions", border=True):
                             format_func=methods.get, horizontal=True)
         if w_method == "shapley":
             c1, c2 = st.columns(2)
-            ests = {"ends": "Each word first and last (deterministic, 2 passes per word)",
+            ests = {"auto": "Automatic (sampled orders up to 11 words, first-and-last beyond)",
+                    "ends": "Each word first and last (deterministic, 2 passes per word)",
                     "permutations": "Sampled word orders"}
             w_est = c1.radio("Estimator (transcripts over 6 words; shorter ones are exact)", list(ests),
                              index=list(ests).index(now_s.word_estimator), key="wa_estimator", format_func=ests.get,
