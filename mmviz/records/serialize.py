@@ -40,7 +40,8 @@ def register_record(cls: type[T]) -> type[T]:
 #: modules whose import registers every record type mmviz writes (imported on demand by the loader,
 #: so a record loads in a fresh process whichever module happened to be imported first)
 RECORD_MODULES = ("mmviz.records.features", "mmviz.inference.record", "mmviz.explain", "mmviz.explain.analysis",
-                  "mmviz.explain.recording", "mmviz.explain.alignment_view", "mmviz.data.competition")
+                  "mmviz.explain.recording", "mmviz.explain.alignment_view", "mmviz.data.competition",
+                  "mmviz.data.robustness")
 
 
 def _register_known(name: str) -> type | None:

@@ -9,10 +9,12 @@ import streamlit as st
 from mmviz.app import page_path
 from mmviz.app_service import cached, ui
 from mmviz.app_service.datasets import robustness
+from mmviz.app_service.robustness import strategy_robustness
 from mmviz.app_service.view_extras import slice_table, view_slice_metrics
 from mmviz.data.table import column, slice_columns
 from mmviz.errors import MmvizError
 from mmviz.figures import dataset as dfig
+from mmviz.figures.robustness import robustness_chart
 
 st.title("Error analysis")
 svc = cached.service_or_stop()
@@ -105,6 +107,24 @@ with st.container(key="robustness", border=True):
             ui.chart(dfig.robustness_curve(st.session_state[rkey]), key="robust_chart")
     else:
         st.caption("Runs the model again on every clip with 25–100 % of one modality removed (seeded).")
+
+with st.container(key="strategy-robustness", border=True):
+    st.subheader("Robustness of each checkpoint: noise, then removal", anchor=False)
+    st.caption("Fused Acc-2 and MAE on the labelled clips as each modality gets Gaussian noise of growing σ (in the model's "
+               "normalised feature units; for text, that share of words dropped, seeded), then is removed exactly as the "
+               "explainers remove it. Add other checkpoint folders (e.g. other fusion strategies) to draw them on the same chart.")
+    extra = st.text_area("Other checkpoint folders (one per line)", key="robust_extra", height=80,
+                         placeholder="runs/late\nruns/ume")
+    skey = ("strategy-robust", ds.source, ds.checkpoint_hash, svc.runner.checkpoint_hash, extra.strip())
+    if st.button("Compute robustness curves", key="strategy_robust_btn") and skey not in st.session_state:
+        bar = st.progress(0.0, text="Corrupting and removing modalities…")
+        try:
+            st.session_state[skey] = strategy_robustness(svc, ds, extra, progress=lambda s, f: bar.progress(min(f, 1.0), text=s))
+        except MmvizError as e:
+            ui.error(e)
+        bar.empty()
+    if skey in st.session_state:
+        ui.chart(robustness_chart(st.session_state[skey]), key="strategy_robust_chart")
 
 from mmviz.app.app_pages.error_sections.competition import competition_section  # noqa: E402
 competition_section(svc, ds)
