@@ -100,10 +100,12 @@ def _check_wheel_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     subpackages = [p.parent.relative_to(REPO).as_posix() for p in (REPO / "mmviz").rglob("__init__.py")]
     assert [p for p in subpackages if f"{p}/__init__.py" not in names] == []
-    assert {f"mmviz_models/{f}.py" for f in ("__init__", "fusion", "checkpoint", "backbone", "config")} <= names
+    assert {f"mmviz_models/{p.name}" for p in (REPO / "models").glob("*.py")} <= names  # every model module
     assert {f"mmviz_models/default/{f}" for f in ("model.safetensors", "config.json", "MODEL_CARD.md")} <= names
     assert {"mmviz/app/main.py", "mmviz/app/streamlit_config.toml", "mmviz/app/app_pages/clip_review.py"} <= names
-    for folder in ("mmviz/app/app_pages", "mmviz/app/app_pages/clip_sections"):  # every page and page section
+    pages = REPO / "mmviz" / "app" / "app_pages"
+    for folder in [pages.relative_to(REPO).as_posix()] + [d.relative_to(REPO).as_posix() for d in pages.iterdir()
+                                                          if (d / "__init__.py").exists()]:  # every page and page section
         here = {p.name for p in (REPO / folder).glob("*.py")}
         assert {n.rsplit("/", 1)[1] for n in names if n.rsplit("/", 1)[0] == folder} == here
     shipped_view = {p.name for p in (REPO / "models" / "default" / "demo_view").glob("*") if p.is_file()}

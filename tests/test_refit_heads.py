@@ -34,6 +34,10 @@ def test_refit_keeps_the_fused_head_and_gives_the_text_head_its_own_layer_and_di
                       vader_sample=200)
     assert rep["text_head_layer"] == 1 and set(rep["distance"]) == {"text", "audio", "visual"}
     assert json.loads((tmp_path / "after" / "refit.json").read_text())["text_head_layer"] == 1
+    card = (tmp_path / "after" / "MODEL_CARD.md").read_text()
+    assert "Refitted heads" in card and rep["checkpoint_hash"] in card and "layer 1" in card
+    if shared_dir is not None:  # the card carries the real-label figures it was judged on
+        assert set(rep["mosi_dev"]) == {"text head", "fused head"} and "CMU-MOSI dev" in card
 
     before, after = ModelRunner.from_checkpoint(tmp_path / "before"), ModelRunner.from_checkpoint(tmp_path / "after")
     assert after.model.cfg.text_head_layer == 1 and after.model.cfg.branch_distance

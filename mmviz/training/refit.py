@@ -71,6 +71,24 @@ def branch_embeddings(model, runner_inputs: Callable, clips: list, batch: int = 
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
+def card_section(report: dict, new_hash: str) -> str:
+    """The model card's account of the refit: what changed, on what data, and the real-label figures."""
+    src = ", ".join(f"{k} {v}" for k, v in report["text_sources"].items())
+    lines = [f"\n\n## Refitted heads (`mmviz refit-heads`; checkpoint `{new_hash}`)\n",
+             f"The text head was refitted alone on {src} texts (MOSI *train*, VADER rescaled x3/4, the corpus' "
+             f"template sentences; MOSI dev never read) and reads LM layer {report['text_head_layer']}; the fused "
+             "path and head are unchanged. Each unimodal prediction shrinks by min(1, ratio^-2) where ratio is "
+             "its input's distance to the training data over the training clips' 99th percentile; the record "
+             "keeps the head's own output and warns above 1.5.\n"]
+    for b, d in report["distance"].items():
+        lines.append(f"- {b} distance fitted on {int(d['clips'])} items (Ledoit-Wolf shrinkage {d['shrinkage']:.3f})")
+    if report.get("mosi_dev"):
+        lines.append("\n| CMU-MOSI dev (audio and video absent) | Non0 Acc-2 | r | MAE |\n|---|---|---|---|")
+        for k, m in report["mosi_dev"].items():
+            lines.append(f"| {k} | {m['Non0_acc_2']:.3f} | {m['Corr']:.3f} | {m['MAE']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
 def refit_heads(checkpoint: str | Path, out: str | Path, corpus_dir: str | Path, shared_dir: str | Path | None,
                 layer: int | None = None, log: Callable[[str], None] = print, vader_sample: int = VADER_SAMPLE) -> dict:
     """Write the refitted checkpoint to ``out``; returns the report (also saved as ``refit.json``)."""
@@ -122,6 +140,13 @@ def refit_heads(checkpoint: str | Path, out: str | Path, corpus_dir: str | Path,
         report["distance"][b] = dist.fit(b, embs[b])
     model.cfg = cfg
     model.distance = dist
+    if shared is not None:  # the card's real-label figures: MOSI dev, never read above
+        from mmviz.training.evaluation import mosi_dev_heads
+
+        model.eval()
+        report["mosi_dev"] = mosi_dev_heads(model, tok, shared)
+        log("MOSI dev: " + ", ".join(f"{k} Non0 Acc-2 {v['Non0_acc_2']:.3f} r {v['Corr']:.3f}"
+                                     for k, v in report["mosi_dev"].items()))
     meta_src = Path(checkpoint) / "meta.json"
     meta = json.loads(meta_src.read_text()) if meta_src.exists() else {}
     meta["refit_heads"] = report | {"from_checkpoint": checkpoint_hash(checkpoint), "corpus": str(corpus_dir),
@@ -131,6 +156,8 @@ def refit_heads(checkpoint: str | Path, out: str | Path, corpus_dir: str | Path,
         if extra.is_file() and not (Path(out) / extra.name).exists():
             (Path(out) / extra.name).write_bytes(extra.read_bytes())
     (Path(out) / "refit.json").write_text(json.dumps(meta["refit_heads"], indent=1))
+    card = Path(out) / "MODEL_CARD.md"
+    card.write_text((card.read_text() if card.exists() else "# mmviz model\n") + card_section(report, h))
     report["checkpoint_hash"] = h
     log(f"refitted checkpoint {h} written to {out} in {time.perf_counter() - t0:.0f} s")
     return report
