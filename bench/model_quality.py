@@ -1,4 +1,11 @@
-"""Held-out quality of a checkpoint: every head against unimodal baselines, plus CMU-MOSI dev.
+"""Held-out quality of a checkpoint in three tables: in-generator test, held-out factors, CMU-MOSI dev.
+
+1. in-generator: the test split of the training-factor corpora (voices, faces, frames and phrases
+   seen in training; sentences not — asserted);
+2. held-out factors: the corpora whose voices (two espeak-ng speakers and the neural hibari-tts
+   voice), faces, frames, phrases and sentences no training clip used, with the audio head per
+   voice and the visual head over the unseen faces;
+3. CMU-MOSI dev with audio and video absent, against human labels.
 
     python bench/model_quality.py [--checkpoint models/default] [--work DIR] [--shared-dir ../shared]
     python bench/model_quality.py --heads-only --eval-corpus DIR --checkpoint A --compare B [--compare C]
@@ -28,7 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def main(argv: list[str] | None = None) -> int:
     from mmviz.data.dataset import load_features_dir
-    from mmviz.training.evaluation import heldout_table, markdown_table, mosi_dev_text
+    from mmviz.training.default_recipe import assert_disjoint_transcripts
+    from mmviz.training.evaluation import heldout_table, markdown_table, mosi_dev_heads, planted_by_voice
     from mmviz_models.backbone import cache_dir
     from mmviz_models.checkpoint import load_checkpoint
 
@@ -47,32 +55,67 @@ def main(argv: list[str] | None = None) -> int:
         if a.heads_only:
             return 0
     work = Path(a.work) if a.work else cache_dir() / "build-default"
-    corpora = sorted(p for p in work.glob("corpus-*") if (p / "metadata.csv").exists())
+    corpora = _corpora_of(Path(a.checkpoint), work)
     if not corpora:
-        print(f"No corpora under {work}. Run `python3 -m mmviz build-default --work {work}` first "
+        print(f"No corpora for {a.checkpoint} under {work}. Run `python3 -m mmviz build-default --work {work}` first "
               "(or pass --work to where it wrote them).", file=sys.stderr)
         return 2
     t0 = time.time()
     model, bb, h = load_checkpoint(a.checkpoint)
     data = [c for d in corpora for c in load_features_dir(d)]
-    n_test = sum(c.split == "test" for c in data)
-    print(f"checkpoint {h}; {len(data)} clips from {len(corpora)} corpora, {n_test} held out\n")
+    data += _text_only_train_items(Path(a.shared_dir), data)
+    per_split = assert_disjoint_transcripts(data)
+    n = {s: sum(c.split == s for c in data) for s in ("train", "valid", "test", "heldout")}
+    print(f"checkpoint {h}; {len(data)} items from {len(corpora)} corpora: {n}")
+    print(f"distinct transcripts per split {per_split}; none of valid/test/heldout is in train (asserted)\n")
     table = heldout_table(model, bb.tokenizer, data, seed=a.seed)
-    print("## Held-out generated clips (test split)\n")
+    print("## 1. In-generator test split (training voices, faces, frames, phrases; unseen sentences)\n")
     print(markdown_table(table))
     fused = table["model: fused head"]["Has0_acc_2"]
     best = max((v["Has0_acc_2"], k) for k, v in table.items() if k.startswith("baseline"))
     print(f"\nfused Acc-2 {fused:.3f} vs best unimodal baseline {best[1]} {best[0]:.3f} "
           f"(ratio {fused / max(best[0], 1e-9):.2f})")
+    if n["heldout"]:
+        held = heldout_table(model, bb.tokenizer, data, seed=a.seed, split="heldout")
+        print("\n## 2. Held-out factors (voices, faces, frames, phrases and sentences no training clip used)\n")
+        print(markdown_table(held))
+        print("\n| head vs planted valence | n | r | MAE | mean prediction | share > +2 |\n|---|---|---|---|---|---|")
+        for k, m in planted_by_voice(model, bb.tokenizer, [c for c in data if c.split == "heldout"]).items():
+            print(f"| {k} | {int(m['n'])} | {m['Corr']:.3f} | {m['MAE']:.3f} | {m['mean_pred']:+.2f} | {m['share_above_2']:.2f} |")
+    else:
+        print("\n## 2. Held-out factors: none (this checkpoint was built without the varied generator)")
     shared = Path(a.shared_dir)
     if (shared / "data" / "text").exists():
-        m = mosi_dev_text(model, bb.tokenizer, shared)
-        print("\n## CMU-MOSI dev, text path only (human labels)\n")
-        print(markdown_table({"text head": m}))
+        m = mosi_dev_heads(model, bb.tokenizer, shared)
+        print("\n## 3. CMU-MOSI dev, audio and video absent (human labels; as `mmviz score dev.csv` reads them)\n")
+        print(markdown_table(m))
     else:
-        print(f"\nCMU-MOSI dev: skipped ({shared}/data/text not found)")
+        print(f"\n## 3. CMU-MOSI dev: skipped ({shared}/data/text not found)")
     print(f"\n({time.time() - t0:.0f} s)")
     return 0
+
+
+def _corpora_of(checkpoint: Path, work: Path) -> list[Path]:
+    """The corpora the checkpoint's build used (from its evaluation.json), else every corpus in ``work``."""
+    import json
+
+    ev = checkpoint / "evaluation.json"
+    if ev.exists():
+        listed = json.loads(ev.read_text()).get("corpora") or []
+        dirs = [work / (f"corpus-{c['source']}-n{c['n']}-s{c['seed']}" + (f"-{c['factors']}" if c.get("factors") else ""))
+                for c in listed if c.get("n")]
+        if dirs and all((d / "metadata.csv").exists() for d in dirs):
+            return dirs
+    return sorted(p for p in work.glob("corpus-*") if (p / "metadata.csv").exists())
+
+
+def _text_only_train_items(shared: Path, data: list) -> list:
+    """The MOSI train sentences the build adds as text-only items, so the overlap check covers them."""
+    if not (shared / "data" / "text").exists():
+        return []
+    from mmviz.training.default_recipe import _mosi_text_items
+
+    return _mosi_text_items(shared, data, None)
 
 
 def heads_table(checkpoints: list[str], eval_corpus: str | None, shared: Path) -> None:

@@ -11,7 +11,8 @@
    validation MAE), bounded by ``--max-steps``: deep, late, early, UME (mean and learned
    weights), UMT (taught by the UME), and deep fusion with the InfoNCE terms (``--aux mi``),
    the shared-prompt aligner and Self-MM pseudo-labels.
-3. Each checkpoint is scored on the corpus' held-out test split: the fused head against the
+3. Each checkpoint is scored on a held-out-factor corpus (voices, faces, sentence frames and
+   phrases no training clip used; ``mmviz.demo.factors``): the fused head against the
    label (Acc-2 non-zero, MAE, Pearson r), each unimodal head against the label too (every row
    trains its heads on the label: late, early, UME and UMT require it),
    robustness (``mmviz.data.robustness``: each modality removed as the explainers remove it,
@@ -60,16 +61,20 @@ COLUMNS = ("strategy", "Acc-2", "MAE", "r", "text head Acc-2", "audio head Acc-2
            "MOSI dev Acc-2 (fused)", "MOSI dev Acc-2 (text head)", "train s")
 
 
-def corpus(work: Path, n: int, seed: int, log=print) -> Path:
-    """The features-only corpus for (n, seed), generated once into ``work``."""
+def corpus(work: Path, n: int, seed: int, log=print, factors: str = "train") -> Path:
+    """The features-only corpus for (n, seed, factor set), generated once into ``work``.
+
+    factors "train": the varied generator's training voices, faces, frames and phrases (split by
+    transcript); "heldout": only the held-out ones (``mmviz.demo.factors``) — the test set.
+    """
     from mmviz.demo.corpus import generate_corpus
 
-    d = work / f"corpus-templates-n{n}-s{seed}"
+    d = work / f"corpus-templates-n{n}-s{seed}-{factors}"
     if (d / "metadata.csv").exists():
         log(f"reusing corpus {d}")
         return d
-    log(f"generating {n} clips into {d} (features only)")
-    generate_corpus(d, n, seed, text_source="templates", keep_media=False)
+    log(f"generating {n} clips into {d} (features only, {factors} factors)")
+    generate_corpus(d, n, seed, text_source="templates", keep_media=False, factors=factors)
     return d
 
 
@@ -187,10 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731 — the table alone goes to stdout
     data = load_features_dir(corpus(work, n, a.seed, log))
-    test = [c for c in data if c.split == "test"]
+    # the test set: unseen voices, faces, frames and phrases (never the training corpus' own test split)
+    test = load_features_dir(corpus(work, max(8, n // 4), a.seed + 1000, log, factors="heldout"))
     shared = Path(a.shared_dir) if (Path(a.shared_dir) / "data" / "text").exists() and not a.skip_mosi else None
     tag = f"{a.size}-{'tiny' if a.backbone == TINY_BACKBONE else Path(a.backbone).name}"
-    counts = {s: sum(c.split == s for c in data) for s in ("train", "valid", "test")}
+    counts = {s: sum(c.split == s for c in data) for s in ("train", "valid")} | {"heldout-factor test": len(test)}
     log(f"{len(data)} clips {counts}; backbone {a.backbone}; ≤ {steps} steps per strategy")
     t_all = time.perf_counter()
     rows: dict[str, dict[str, float]] = {}
@@ -215,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     cmd = "python bench/strategies.py " + " ".join(sys.argv[1:] if argv is None else argv)
     text = "\n".join([
         f"Generated {datetime.date.today().isoformat()} by `{cmd}` ({time.perf_counter() - t_all:.0f} s in all).",
-        f"Corpus: {n} generated clips (seed {a.seed}), split {counts}; scores on the {len(test)} held-out test clips. "
+        f"Corpus: {n} generated clips (seed {a.seed}, training voices/faces/frames/phrases), split {counts}; scores on "
+        f"{len(test)} clips whose voices (incl. the neural hibari-tts voice), faces, frames and phrases no training clip used. "
         f"Backbone {a.backbone}; each strategy trained ≤ {steps} steps (batch {batch}, modality dropout 0.5). {mosi}.",
         "Acc-2 = non-zero Acc-2 (MMSA), every head against the clip label (what every row's heads learn); −m = m removed as the explainers "
         "remove it; σ=2 = Gaussian noise of 2 training std (text: all words dropped); R@k a→v as they are, t→a through a "

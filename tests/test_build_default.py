@@ -37,13 +37,21 @@ def test_the_shipped_default_model_loads_and_matches_its_model_card(repo_root):
     card = json.loads((repo_root / "models" / "default" / "evaluation.json").read_text())
     runner = ModelRunner.from_checkpoint()  # no argument: models/default
     assert runner.checkpoint_hash == card["checkpoint_hash"]
-    assert card["heldout"]["model: fused head"]["MAE"] < min(v["MAE"] for k, v in card["heldout"].items() if k.startswith("baseline"))
+    # what the varied-generator default promises (issue #11): real text read right, no voice at the top of the scale
+    mosi = card["mosi_dev_heads"]
+    assert mosi["fused head"]["Non0_acc_2"] >= 0.80
+    assert mosi["text head"]["Non0_acc_2"] >= 0.78 and mosi["text head"]["Corr"] >= 0.60
+    assert all(v["share_above_2"] == 0 for k, v in card["heldout_by_voice"].items() if k.startswith("audio head"))
     clips = repo_root / "mmviz" / "demo" / "clips"
     # demo001: only the face carries the (strongly negative) label; demo020: only the voice, strongly
     # positive; demo002: the words decide ("so the movie was excellent", +2.6, over a voice at -1.1)
     feats = [extract_features(clips / f"{c}.mp4", sidecar=clips / f"{c}.txt") for c in ("demo001", "demo020", "demo002")]
     neg, pos, words = runner.inspect(feats)
-    assert neg.predictions.fused < -1 and pos.predictions.fused > 1
+    assert neg.predictions.fused < -1
+    # demo020's voice is positive through its *absolute* pitch, loudness and pace over the whole clip; the
+    # default reads speaker-relative prosody (a real voice's own level must not read as "happy"), which
+    # cannot tell a whole-clip shift from another speaker, so only the right sign is promised here
+    assert pos.predictions.fused > 0
     assert words.predictions.fused > 1  # the model reads the words (the previous default said +0.04)
 
     from mmviz.explain import get_explainer

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from mmviz.commands._args import seed
+from mmviz.commands._args import count, seed
 
 HELP = "Rebuild the default checkpoint from generated corpora (+ real human-rated text when available)."
 EPILOG = """\
@@ -30,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="what the text/audio/visual heads learn: their own modality's valence (default) or the clip label")
     p.add_argument("--shared-dir", default=None, help="folder holding data/text (default: ../shared from the current folder, if present)")
     p.add_argument("--seed", type=seed(), default=7)
+    p.add_argument("--epochs", type=count("--epochs", example=8), default=None,
+                   help="train at most this many epochs (default: the size's; with --resume, stop a longer run there)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted (or shorter) training run in --out")
     p.add_argument("--full-precision", action="store_true", help="store the weights as float32 (default: float16, half the size)")
 
@@ -43,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     shared = args.shared_dir or Path.cwd().parent / "shared"
     work = args.work or cache_dir() / "build-default"
     out = args.out or cache_dir() / "build-default" / "model"
-    recipe = Recipe(size=args.size, seed=args.seed, half=not args.full_precision, head_targets=args.head_targets)
+    recipe = Recipe(size=args.size, seed=args.seed, half=not args.full_precision, head_targets=args.head_targets,
+                    epochs=args.epochs)
     card = build_default(out, work, recipe, shared_dir=shared, resume=args.resume)
     print(f"checkpoint {card['checkpoint_hash']} written to {out} ({card['build_seconds'] / 60:.1f} min)")
     print("to ship it: copy it into models/default/ (see `mmviz build-default --help`)")

@@ -19,6 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--shared-dir", default=None, help="folder holding data/text (needed for mosi/vader)")
     parser.add_argument(
+        "--factors", choices=("train", "heldout"), default=None,
+        help="varied generator: many voices, faces, frames and phrases from the training pools ('train') or "
+             "only from the held-out pools ('heldout', a test set of unseen speakers, faces and wording); "
+             "default: the original single-voice, single-face generator",
+    )
+    parser.add_argument(
         "--features-only", action="store_true",
         help="write extracted feature records instead of mp4 files (for large training corpora)",
     )
@@ -35,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         meta = generate_corpus(
             args.out, args.n, args.seed,
             text_source=args.text_source, shared_dir=args.shared_dir,
-            keep_media=not args.features_only,
+            keep_media=not args.features_only, factors=args.factors,
             progress=lambda stage, frac: bar.update(round(frac * bar.total) - bar.n),
         )
     counts = meta["decisive_modality"].value_counts().to_dict()

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from mmviz.demo.face import render_face
+from mmviz.demo.factors import ClipFactors
 from mmviz.demo.label import demo_label
 from mmviz.demo.plan import ClipPlan
 from mmviz.demo.text import Sentence
@@ -52,14 +53,19 @@ def render_clip(
     clip_id: str,
     fps: float = 15.0,
     size: tuple[int, int] = (320, 240),
+    factors: ClipFactors | None = None,
 ) -> DemoClip:
-    """Render ``plan``: pick a sentence near the text target, speak it, animate the face."""
+    """Render ``plan``: pick a sentence near the text target, speak it, animate the face.
+
+    factors: the clip's speaker and face (varied generator, :mod:`mmviz.demo.factors`); None =
+    the original voice and face. Recorded in the metadata as ``voice``, ``face`` and ``factor_set``.
+    """
     rng = np.random.default_rng(plan.seed)
     sentence = choose_sentence(plan.targets["text"], rng)
     vocal, facial = plan.targets["audio"], plan.targets["visual"]
     n_words = len(sentence.text.split())
     span_words = _audio_span_words(n_words, rng) if plan.span_modality == "audio" and n_words >= 2 else None
-    spoken = speak_with_valence(sentence.text, vocal, span_words=span_words)
+    spoken = speak_with_valence(sentence.text, vocal, span_words=span_words, voice=factors.voice if factors else None)
     sr = spoken.sample_rate
 
     lead = float(rng.uniform(0.3, 0.7))
@@ -77,7 +83,8 @@ def render_clip(
         length = float(rng.uniform(1.2, 2.0))
         t0 = float(rng.uniform(0.3, max(0.31, duration - length - 0.3)))
         face_span = (round(t0, 3), round(min(duration, t0 + length), 3))
-    frames = render_face(duration, fps, facial, seed=plan.seed, span=face_span, size=size)
+    frames = render_face(duration, fps, facial, seed=plan.seed, span=face_span, size=size,
+                         face=factors.face if factors else None)
 
     label = demo_label(sentence.valence, vocal, facial)
     span = None
@@ -102,4 +109,6 @@ def render_clip(
         "text_source": sentence.source,
         "text_source_id": sentence.source_id,
     }
+    if factors is not None:
+        meta.update(voice=factors.voice.name, face=factors.face, factor_set=factors.factor_set)
     return DemoClip(frames, fps, audio, sr, sentence.text, meta)

@@ -27,7 +27,7 @@ from mmviz.progress import Progress, report
 from mmviz.demo.clip import DemoClip, render_clip
 from mmviz.demo.plan import plan_clip
 from mmviz.demo.real_text import load_real_text, pick_sentence
-from mmviz.demo.text import Sentence, make_sentence
+from mmviz.demo.text import Sentence, make_sentence, varied_sentence
 from mmviz.demo.voice import require_espeak
 from mmviz.errors import MmvizError
 
@@ -42,10 +42,22 @@ FPS = 15.0
 SIZE = (320, 240)
 
 
-def _sentence_chooser(text_source: str, shared_dir: str | Path | None) -> Callable[[float, np.random.Generator], Sentence]:
+#: extra metadata columns of a varied-generator corpus (``factors`` given)
+FACTOR_COLUMNS = ["voice", "face", "factor_set", "split"]
+
+
+def _sentence_chooser(text_source: str, shared_dir: str | Path | None,
+                      factors: str | None = None) -> Callable[[float, np.random.Generator], Sentence]:
+    from mmviz.demo.factors import pools, text_part
+
     if text_source == "templates":
-        return make_sentence
+        if factors is None:
+            return make_sentence
+        _, _, frames, phrases, neutral = pools(factors)
+        return lambda target, rng: varied_sentence(target, rng, frames, phrases, neutral)
     pool = load_real_text(text_source, shared_dir)
+    if factors is not None:
+        pool = pool[pool["id"].astype(str).map(text_part) == factors].reset_index(drop=True)
     return lambda target, rng: pick_sentence(pool, target, rng)
 
 
@@ -80,28 +92,46 @@ def generate_corpus(
     shared_dir: str | Path | None = None,
     keep_media: bool = True,
     progress: Progress | None = None,
+    factors: str | None = None,
+    first: int = 0,
 ) -> pd.DataFrame:
     """Render ``n`` clips into ``out_dir`` and return (and write) their metadata.
 
     text_source: "templates" (sentences the project writes, exact valence), "mosi" or
         "vader" (real human-rated sentences read from ``shared_dir``; see real_text.py).
     progress: called as ``progress(stage, fraction)`` after each clip.
+    factors: None = the original single-voice, single-face generator (the committed demo set);
+        "train" / "heldout" = the varied generator drawing speakers, faces, frames, phrases and
+        real sentences from that part of each pool (:mod:`mmviz.demo.factors`). A "train" corpus
+        gets a ``split`` column by transcript (no sentence in two splits); a "heldout" corpus is
+        all ``split = heldout``.
+    first: index of the first clip (clip ids and seeds continue from there), so one corpus can
+        be generated in parallel parts.
     """
     if int(n) < 1:
         raise MmvizError(f"The corpus needs at least one clip (got n={n}).")
     if text_source not in TEXT_SOURCES:
         raise MmvizError(f"Unknown text source {text_source!r}.", hint=f"Use one of {', '.join(TEXT_SOURCES)}.")
     require_espeak()
-    choose = _sentence_chooser(text_source, shared_dir)
+    from mmviz.demo.factors import FACTOR_SETS, draw_factors, transcript_split
+
+    if factors is not None and factors not in FACTOR_SETS:
+        raise MmvizError(f"Unknown factor set {factors!r}.", hint=f"Use one of {', '.join(FACTOR_SETS)}.")
+    choose = _sentence_chooser(text_source, shared_dir, factors)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for i in range(int(n)):
-        clip = render_clip(plan_clip(i, int(seed)), choose, clip_id=f"demo{i:03d}", fps=FPS, size=SIZE)
+    for k, i in enumerate(range(int(first), int(first) + int(n))):
+        plan = plan_clip(i, int(seed))
+        drawn = draw_factors(factors, plan.seed) if factors is not None else None
+        clip = render_clip(plan, choose, clip_id=f"demo{i:03d}", fps=FPS, size=SIZE, factors=drawn)
         file = _write_media(clip, out) if keep_media else _write_features(clip, out)
-        rows.append({**clip.meta, "file": file})
-        report(progress, f"{i + 1}/{int(n)} clips", (i + 1) / max(int(n), 1))
-    meta = pd.DataFrame(rows)[METADATA_COLUMNS]
+        row = {**clip.meta, "file": file}
+        if factors is not None:
+            row["split"] = "heldout" if factors == "heldout" else transcript_split(clip.transcript)
+        rows.append(row)
+        report(progress, f"{k + 1}/{int(n)} clips", (k + 1) / max(int(n), 1))
+    meta = pd.DataFrame(rows)[METADATA_COLUMNS + (FACTOR_COLUMNS if factors is not None else [])]
     meta.to_csv(out / "metadata.csv", index=False)
     return meta
 

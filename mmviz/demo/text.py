@@ -55,6 +55,56 @@ NEUTRAL_PHRASES: tuple[str, ...] = (
     "set in the winter",
 )
 
+#: More evaluative phrases for the varied generator (``mmviz.demo.factors``); the original
+#: generator (the committed demo clips) draws only from :data:`EVALUATIVE`.
+EXTRA_EVALUATIVE: dict[str, float] = {
+    "a complete disaster": -3.0,
+    "painful to sit through": -2.8,
+    "dreadful": -2.7,
+    "really poor": -2.4,
+    "a waste of time": -2.4,
+    "quite annoying": -2.0,
+    "mediocre": -1.4,
+    "forgettable": -1.3,
+    "a little slow": -0.8,
+    "uneven": -0.6,
+    "fine i guess": 0.4,
+    "solid": 1.2,
+    "pleasant": 1.4,
+    "quite charming": 1.9,
+    "really fun": 2.1,
+    "beautiful": 2.4,
+    "brilliant": 2.7,
+    "one of the best things i have seen": 2.9,
+}
+
+#: More factual phrases for the varied generator.
+EXTRA_NEUTRAL: tuple[str, ...] = (
+    "shot in black and white",
+    "based on a novel",
+    "about ninety minutes",
+    "shown on a monday night",
+    "made last year",
+    "set by the sea",
+    "in two parts",
+    "about a teacher",
+)
+
+#: Sentence frames of the varied generator; ``{s}`` subject, ``{p}`` phrase. The first is the
+#: original generator's frame; :mod:`mmviz.demo.factors` holds the last three out of training.
+FRAMES: tuple[str, ...] = (
+    "{s} was {p}",
+    "i found {s} {p}",
+    "in my opinion {s} is {p}",
+    "we all thought {s} was {p}",
+    "{s} turned out {p}",
+    "for me {s} was just {p}",
+    "my friends said {s} was {p}",
+    "to be fair {s} felt {p}",
+    "i have to say {s} seemed {p}",
+    "looking back {s} was {p}",
+)
+
 #: Neutral subjects: what the sentence is about.
 SUBJECTS: tuple[str, ...] = (
     "the movie", "the film", "the story", "the ending", "the show",
@@ -107,6 +157,24 @@ def make_sentence(target_valence: float, rng: np.random.Generator) -> Sentence:
         return Sentence(f"{opener}{subject} was {phrase}{tail}", 0.0)
     phrase, val = nearest_phrase(float(np.clip(target_valence, -3, 3)), rng)
     return Sentence(f"{opener}{subject} was {phrase}{tail}", val)
+
+
+def varied_sentence(target_valence: float, rng: np.random.Generator, frames: tuple[str, ...],
+                    phrases: dict[str, float], neutral: tuple[str, ...]) -> Sentence:
+    """Like :func:`make_sentence`, from the given frames and phrase pools (a factor set's)."""
+    frame = frames[int(rng.integers(len(frames)))]
+    opener = OPENERS[int(rng.integers(len(OPENERS)))]
+    subject = SUBJECTS[int(rng.integers(len(SUBJECTS)))]
+    tail = TAILS[int(rng.integers(len(TAILS)))]
+    if abs(target_valence) < 0.25:
+        phrase, val = neutral[int(rng.integers(len(neutral)))], 0.0
+    else:
+        items = sorted(phrases.items())
+        dist = np.array([abs(v - float(np.clip(target_valence, -3, 3))) for _, v in items])
+        best = np.flatnonzero(dist <= dist.min() + 1e-9)
+        phrase, val = items[int(rng.choice(best))]
+    text = f"{opener}{frame.format(s=subject, p=phrase)}{tail}"
+    return Sentence(" ".join(text.split()), float(val))
 
 
 def neutral_sentence(rng: np.random.Generator) -> Sentence:

@@ -23,8 +23,11 @@ valenced, neutral) and the span is the measured start and end of the middle chun
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+
+from mmviz.demo.factors import VoiceProfile
 
 GAP_S = 0.08  # pause between spoken chunks
 
@@ -75,14 +78,51 @@ def prosody_for_valence(valence: float) -> Prosody:
     )
 
 
-def _speak(text: str, prosody: Prosody) -> tuple[np.ndarray, int]:
-    """One espeak-ng call (pitch range goes in as SSML ``<prosody range>``)."""
+def _speak(text: str, prosody: Prosody, voice: VoiceProfile | None = None) -> tuple[np.ndarray, int]:
+    """One espeak-ng call (pitch range goes in as SSML ``<prosody range>``), or one hibari call.
+
+    voice: a speaker of the varied generator (:mod:`mmviz.demo.factors`); None = espeak-ng's
+    default English voice (the original generator).
+    """
     from mmviz.media.speech import speak
 
+    if voice is not None and voice.engine == "hibari":
+        return _speak_hibari(text, prosody, voice)
+    if voice is None:
+        audio, sr = speak(
+            text, pitch=prosody.pitch, speed=prosody.speed, amplitude=prosody.amplitude, pitch_range=prosody.pitch_range
+        )
+        return np.asarray(audio, dtype=np.float32), int(sr)
     audio, sr = speak(
-        text, pitch=prosody.pitch, speed=prosody.speed, amplitude=prosody.amplitude, pitch_range=prosody.pitch_range
+        text, voice=voice.voice, pitch=int(np.clip(prosody.pitch + voice.pitch_offset, 0, 99)),
+        speed=int(round(prosody.speed * voice.speed_scale)), amplitude=prosody.amplitude, pitch_range=prosody.pitch_range,
     )
-    return np.asarray(audio, dtype=np.float32), int(sr)
+    return np.asarray(audio, dtype=np.float32) * float(voice.level), int(sr)
+
+
+@lru_cache(maxsize=1)
+def _hibari():
+    import hibari
+
+    return hibari.Hibari()
+
+
+def _speak_hibari(text: str, prosody: Prosody, voice: VoiceProfile) -> tuple[np.ndarray, int]:
+    """The neural voice with the same valence scale: pace from the rate, a pitch shift from the
+    pitch level, loudness from the amplitude (its intonation range cannot be set)."""
+    import hibari
+    import librosa
+
+    u_pitch = (prosody.pitch - 50) / 25.0  # -1 .. 1, as the espeak settings
+    u_speed = (prosody.speed - 170) / 45.0
+    audio = np.asarray(_hibari()(text, speed=float(voice.speed_scale * (1.0 + 0.18 * u_speed)), seed=0), np.float32)
+    sr = int(hibari.SAMPLE_RATE)
+    steps = float(voice.pitch_offset + 2.5 * u_pitch)
+    if abs(steps) > 0.05 and audio.size:
+        audio = librosa.effects.pitch_shift(audio, sr=sr, n_steps=steps).astype(np.float32)
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    gain = voice.level * prosody.amplitude / 100.0 / max(peak, 1e-6)
+    return audio * np.float32(gain), sr
 
 
 def _trim(audio: np.ndarray, sr: int, threshold: float = 1e-3) -> np.ndarray:
@@ -94,15 +134,17 @@ def _trim(audio: np.ndarray, sr: int, threshold: float = 1e-3) -> np.ndarray:
     return audio[max(0, loud[0] - pad) : loud[-1] + pad]
 
 
-def speak_with_valence(text: str, vocal_valence: float, *, span_words: tuple[int, int] | None = None) -> Spoken:
-    """Speak ``text`` with the prosody of ``vocal_valence``.
+def speak_with_valence(text: str, vocal_valence: float, *, span_words: tuple[int, int] | None = None,
+                       voice: VoiceProfile | None = None) -> Spoken:
+    """Speak ``text`` with the prosody of ``vocal_valence`` (in ``voice``; None = the original voice).
 
     span_words: (i, j) speaks words[i:j] with the valence and the rest neutrally; the returned
         span gives where those words fall in the audio. None: the whole sentence is valenced.
     """
-    require_espeak()
+    if voice is None or voice.engine == "espeak":
+        require_espeak()
     if span_words is None:
-        audio, sr = _speak(text, prosody_for_valence(vocal_valence))
+        audio, sr = _speak(text, prosody_for_valence(vocal_valence), voice)
         return Spoken(_trim(audio, sr), sr, None)
     words = text.split()
     i, j = span_words
@@ -115,7 +157,7 @@ def speak_with_valence(text: str, vocal_valence: float, *, span_words: tuple[int
     for k, (a, b) in enumerate(((0, i), (i, j), (j, len(words)))):
         if a == b:
             continue
-        chunk, sr = _speak(" ".join(words[a:b]), prosody_for_valence(vocal_valence if k == 1 else 0.0))
+        chunk, sr = _speak(" ".join(words[a:b]), prosody_for_valence(vocal_valence if k == 1 else 0.0), voice)
         chunk = _trim(chunk, sr)
         if pieces:
             pieces.append(np.zeros(int(GAP_S * sr), np.float32))

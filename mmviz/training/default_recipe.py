@@ -23,10 +23,14 @@ from pathlib import Path
 
 from mmviz.data.dataset import LabelledClip, load_features_dir
 
+#: held-out-factor corpora (voices, faces, frames, phrases, sentences never trained on):
+#: clips per text source (templates, mosi, vader), by size
+HELDOUT_SIZES = {"full": (90, 60, 40), "small": (6, 4, 0), "measure": (40, 20, 0)}
+
 SIZES = {
     # name: (templates, mosi, vader, epochs, batch, MOSI-train text-only items (None = all))
     "full": (500, 400, 250, 12, 16, None),
-    "small": (16, 8, 0, 1, 8, 32),
+    "small": (26, 8, 0, 1, 8, 32),
     # a measurement run that fits ~25 min on 2 busy CPU cores: few clips, 500 MOSI train sentences
     "measure": (80, 24, 0, 2, 16, 500),
 }
@@ -64,6 +68,14 @@ class Recipe:
     #: add CMU-MOSI *train* sentences as text-only items (audio and video absent) with their
     #: human labels: what teaches the text head real language (needs the shared folder)
     mosi_text_only: bool = True
+    #: the varied generator (many voices and faces, frames, phrases; ``mmviz.demo.factors``) with
+    #: a held-out-factor test corpus; False = the original single-voice, single-face generator
+    varied: bool = True
+    #: after training, refit the text head alone on human-rated text at this LM layer and fit the
+    #: branch distances (``mmviz refit-heads``); None = skip
+    refit_text_layer: int | None = TEXT_READ_LAYER
+    #: training epochs (None = the size's, see SIZES)
+    epochs: int | None = None
 
     def config(self):
         """The FusionConfig this recipe trains (feature statistics are filled in from the data)."""
@@ -74,20 +86,69 @@ class Recipe:
         return FusionConfig(head_targets=self.head_targets, text_read_layer=self.text_read_layer, audio_features=audio)
 
 
-def _corpus(work: Path, source: str, n: int, seed: int, shared_dir: Path | None, log) -> Path:
-    from mmviz.demo.corpus import generate_corpus
+def _corpus_dir(work: Path, source: str, n: int, seed: int, factors: str | None) -> Path:
+    return work / (f"corpus-{source}-n{n}-s{seed}" + (f"-{factors}" if factors else ""))
 
-    d = work / f"corpus-{source}-n{n}-s{seed}"
-    if (d / "metadata.csv").exists():
-        log(f"reusing {d}")
-        return d
+
+def _generate(job: tuple) -> str:
+    """One corpus (run in a worker process; a tqdm bar per corpus)."""
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=n, desc=f"corpus {source}", unit="clip")
-    generate_corpus(d, n, seed, text_source=source, shared_dir=shared_dir, keep_media=False,
+    from mmviz.demo.corpus import generate_corpus
+
+    d, source, n, seed, factors, shared_dir, position = job
+    bar = tqdm(total=n, desc=f"corpus {source} {factors or ''}".strip(), unit="clip", position=position)
+    generate_corpus(d, n, seed, text_source=source, shared_dir=shared_dir, keep_media=False, factors=factors,
                     progress=lambda stage, frac: bar.update(round(frac * bar.total) - bar.n))
     bar.close()
-    return d
+    return str(d)
+
+
+def _corpora(work: Path, jobs: list[tuple[str, int, int, str | None]], shared_dir: Path | None, log) -> list[Path]:
+    """The corpora of ``jobs`` (source, n, seed, factors), generated in parallel where missing.
+
+    Why parallel: rendering and feature extraction is single-threaded per clip (~0.5 s), and a
+    full build renders about 1,300 clips; two worker processes halve that on a 2-core machine.
+    """
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    dirs = [_corpus_dir(work, src, n, seed, f) for src, n, seed, f in jobs]
+    todo = [(d, src, n, seed, f, shared_dir, k) for k, (d, (src, n, seed, f)) in enumerate(zip(dirs, jobs))
+            if n > 0 and not (d / "metadata.csv").exists()]
+    for d in dirs:
+        if (d / "metadata.csv").exists():
+            log(f"reusing {d}")
+    if len(todo) > 1 and (os.cpu_count() or 1) > 1:
+        with ProcessPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1, 4)) as pool:
+            list(pool.map(_generate, todo))
+    else:
+        for job in todo:
+            _generate(job)
+    return [d for d, (_, n, _, _) in zip(dirs, jobs) if n > 0]
+
+
+def assert_disjoint_transcripts(data: list[LabelledClip]) -> dict[str, int]:
+    """Fail when a transcript is both trained on and tested on; returns transcripts per split.
+
+    Why: the first default model's "held-out" test split repeated 36 training sentences word for
+    word, so its test score partly measured memory. Train-factor corpora split by transcript and
+    held-out corpora use held-out frames, phrases and sentences, so this holds by construction;
+    the assertion keeps it that way.
+    """
+    def norm(t: str) -> str:
+        return " ".join(t.lower().split())
+
+    seen: dict[str, set[str]] = {}
+    for c in data:
+        if c.features.transcript.strip():
+            seen.setdefault(c.split, set()).add(norm(c.features.transcript))
+    train = seen.get("train", set())
+    for split in ("valid", "test", "heldout"):
+        both = train & seen.get(split, set())
+        if both:
+            raise AssertionError(f"{len(both)} transcripts are in both train and {split}, e.g. {sorted(both)[:3]}")
+    return {k: len(v) for k, v in seen.items()}
 
 
 def _mosi_text_items(shared: Path, clips: list[LabelledClip], n: int | None) -> list[LabelledClip]:
@@ -114,7 +175,7 @@ def _mosi_dev_ids(shared_dir: Path | None) -> set[str]:
 def build_default(out: str | Path, work: str | Path, recipe: Recipe = Recipe(), shared_dir: str | Path | None = None,
                   log=print, resume: bool = False) -> dict:
     from mmviz.demo.label import label_without
-    from mmviz.training.evaluation import heldout_table, markdown_table, mosi_dev_heads, mosi_dev_text
+    from mmviz.training.evaluation import heldout_table, markdown_table, mosi_dev_heads, mosi_dev_text, planted_by_voice
     from mmviz.training.loop import TrainSettings, train
     from mmviz_models.checkpoint import halve_checkpoint, load_checkpoint
 
@@ -122,23 +183,30 @@ def build_default(out: str | Path, work: str | Path, recipe: Recipe = Recipe(), 
     out, work = Path(out), Path(work)
     shared = Path(shared_dir) if shared_dir and Path(shared_dir).exists() else None
     n_t, n_m, n_v, epochs, batch, n_text = SIZES[recipe.size]
-    plan = [("templates", n_t, recipe.seed)]
+    epochs = recipe.epochs or epochs
+    train_f = "train" if recipe.varied else None
+    plan = [("templates", n_t, recipe.seed, train_f)]
     if shared is not None:
-        plan += [("mosi", n_m, recipe.seed + 1), ("vader", n_v, recipe.seed + 2)]
+        plan += [("mosi", n_m, recipe.seed + 1, train_f), ("vader", n_v, recipe.seed + 2, train_f)]
     else:
         log("shared data folder not found: training on template sentences only")
+    if recipe.varied:
+        h_t, h_m, h_v = HELDOUT_SIZES[recipe.size]
+        plan += [("templates", h_t, recipe.seed + 100, "heldout")]
+        if shared is not None:
+            plan += [("mosi", h_m, recipe.seed + 101, "heldout"), ("vader", h_v, recipe.seed + 102, "heldout")]
     data: list[LabelledClip] = []
     dev_ids = _mosi_dev_ids(shared)
-    for source, n, seed in plan:
-        if n <= 0:
-            continue
-        clips = load_features_dir(_corpus(work, source, n, seed, shared, log))
+    dirs = _corpora(work, [p for p in plan], shared, log)
+    for d in dirs:
+        clips = load_features_dir(d)
         # MOSI dev stays unseen: it is the text path's honest real-data score
-        data += [c for c in clips if str(c.meta.get("text_source_id")) not in dev_ids or source != "mosi"]
+        data += [c for c in clips if str(c.meta.get("text_source_id")) not in dev_ids or c.meta.get("text_source") != "mosi"]
     if shared is not None and recipe.mosi_text_only:
         data += _mosi_text_items(shared, data, n_text)
-    counts = {s: sum(c.split == s for c in data) for s in ("train", "valid", "test")}
-    log(f"data: {counts}")
+    counts = {s: sum(c.split == s for c in data) for s in ("train", "valid", "test", "heldout")}
+    transcripts = assert_disjoint_transcripts(data)
+    log(f"data: {counts}; distinct transcripts per split {transcripts} (none shared with train)")
     # fusion-token embeddings stay at their (seeded) init: halves the CPU cost of a step (see TrainSettings)
     settings = TrainSettings(epochs=epochs, batch_size=batch, lr=recipe.lr, patience=recipe.patience, seed=recipe.seed,
                              train_fusion_tokens=False, modality_dropout=recipe.modality_dropout)
@@ -146,15 +214,26 @@ def build_default(out: str | Path, work: str | Path, recipe: Recipe = Recipe(), 
                     relabel=lambda clip, dropped: label_without(clip.meta, dropped))
     if recipe.half:
         halve_checkpoint(out)
+    refit = None
+    if recipe.refit_text_layer is not None:
+        refit = _refit(out, dirs[0], shared if recipe.size != "small" else None, recipe.refit_text_layer, log)
     model, bb, h = load_checkpoint(out)
     table = heldout_table(model, bb.tokenizer, data, seed=recipe.seed)
+    heldout_factors = by_factor = None
+    if any(c.split == "heldout" for c in data):
+        heldout_factors = heldout_table(model, bb.tokenizer, data, seed=recipe.seed, split="heldout")
+        by_factor = planted_by_voice(model, bb.tokenizer, [c for c in data if c.split == "heldout"])
     mosi = mosi_dev_text(model, bb.tokenizer, shared) if shared is not None else None
     mosi_heads = mosi_dev_heads(model, bb.tokenizer, shared) if shared is not None else None
     card = {
         "checkpoint_hash": h,
         "recipe": asdict(recipe),
-        "corpora": [{"source": s, "n": n, "seed": sd} for s, n, sd in plan],
+        "corpora": [{"source": s, "n": n, "seed": sd, "factors": f} for s, n, sd, f in plan],
         "split_counts": counts,
+        "distinct_transcripts": transcripts,
+        "heldout_factors": heldout_factors,
+        "heldout_by_voice": by_factor,
+        "refit": refit,
         "train_summary": {k: summary[k] for k in ("best_valid_mae", "epochs_run", "steps", "seconds")},
         "heldout": table,
         "mosi_dev_text_path": mosi,
@@ -166,6 +245,24 @@ def build_default(out: str | Path, work: str | Path, recipe: Recipe = Recipe(), 
     (out / "evaluation.json").write_text(json.dumps(card, indent=1))
     (out / "MODEL_CARD.md").write_text(model_card(card, markdown_table(table), mosi))
     return card
+
+
+def _refit(out: Path, corpus_dir: Path, shared: Path | None, layer: int, log) -> dict:
+    """Refit the text head and fit branch distances in place (``mmviz refit-heads``, see refit.py)."""
+    import shutil
+    import tempfile
+
+    from mmviz.training.refit import refit_heads
+
+    tmp = Path(tempfile.mkdtemp(prefix="refit-", dir=out.parent))
+    try:
+        report = refit_heads(out, tmp, corpus_dir, shared, layer=layer, log=log)
+        for f in ("model.safetensors", "config.json", "meta.json", "refit.json"):
+            shutil.copyfile(tmp / f, out / f)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {k: report[k] for k in ("text_head_layer", "text_sources", "distance") if k in report} | {
+        "mosi_dev": report.get("mosi_dev")}
 
 
 def _heads_text(card: dict) -> str:
@@ -191,7 +288,8 @@ def _heads_text(card: dict) -> str:
 def model_card(card: dict, table_md: str, mosi: dict | None) -> str:
     best_uni = max((v["Has0_acc_2"], k) for k, v in card["heldout"].items() if k.startswith("baseline"))
     fused = card["heldout"]["model: fused head"]
-    corpora = ", ".join(f"{c['n']} {c['source']}" for c in card["corpora"])
+    corpora = ", ".join(f"{c['n']} {c['source']}" + (" (held-out factors)" if c.get("factors") == "heldout" else "")
+                        for c in card["corpora"])
     mosi_txt = (
         f"Acc-2 (has-zero) {mosi['Has0_acc_2']:.3f}, Acc-2 (non-zero) {mosi['Non0_acc_2']:.3f}, "
         f"F1 {mosi['Non0_F1_score']:.3f}, MAE {mosi['MAE']:.3f}, r {mosi['Corr']:.3f} on {int(mosi['n'])} segments"
@@ -214,14 +312,14 @@ Generated clips (features only; see `mmviz/demo/`): {corpora} clips (seeds in
 real CMU-MOSI *train* transcripts and carry their human sentiment score as text valence;
 "vader" clips speak VADER's human-rated snippets (scores rescaled x3/4 to [-3, 3]). Each
 clip has a planted vocal valence (espeak-ng prosody) and facial valence (animated face) and
-its label is `mmviz.demo.label.demo_label` of the three. Split by a stable hash of the clip id:
-{card['split_counts']}. Trained {card['train_summary']['epochs_run']} epochs
+its label is `mmviz.demo.label.demo_label` of the three. {_generator_text(card)}
+Items per split: {card['split_counts']}. Trained {card['train_summary']['epochs_run']} epochs
 ({card['train_summary']['steps']} steps, {card['train_summary']['seconds'] / 60:.0f} min on 2 CPU cores),
 best validation MAE {card['train_summary']['best_valid_mae']:.3f}.
 
-## Held-out scores (test split of the generated corpora)
+## In-generator test split (training voices, faces, frames and phrases; no test sentence trained on)
 {table_md}
-
+{_heldout_text(card)}
 The fused head's Acc-2 is {fused['Has0_acc_2']:.3f}; the best unimodal baseline ({best_uni[1]}) reaches
 {best_uni[0]:.3f}.
 
@@ -232,8 +330,9 @@ The fused head's Acc-2 is {fused['Has0_acc_2']:.3f}; the best unimodal baseline 
 The fused head reads the mean fusion-token state *and* the mean text state (`fused_reads_text`).
 Without that skip the previous default model ignored the words entirely (its prediction for "so
 the movie was excellent" with neutral voice and face was +0.04), because the frozen LM gives
-the fusion tokens' fixed query vectors only an incidental view of the text. With it, the
-planted modality is the top Shapley modality on every decisive demo clip (`bench/faithfulness.py`).
+the fusion tokens' fixed query vectors only an incidental view of the text. With it the words reach
+the fused head; how often each planted modality is the top Shapley modality, on the demo set and on
+held-out-factor clips, is measured by `bench/faithfulness.py` (README, Quality).
 
 The fusion-token embeddings are kept at their seeded initial values (`train_fusion_tokens=False`),
 so their states up to the first fusion block are computed once per transcript; every later
@@ -254,6 +353,42 @@ python3 -m mmviz build-default --out models/default --shared-dir ../shared
 (`--size small` builds a toy version in a couple of minutes; CI runs that.)
 
 ## Limits
-Trained on synthetic voices (espeak-ng) and one animated face; scores on real recordings
-will be lower. The text path is the only part that has seen real human language and labels.
+Trained on synthetic voices (eight espeak-ng speakers) and animated photographs (the astronaut
+portrait and 70 LFW faces) with a drawn mouth; real recordings carry emotion in ways the generator
+does not draw, so audio and visual scores on real clips will be lower than the held-out-factor
+figures above, and each branch's distance to its training data is shown on every clip. The text
+path is the only part that has seen real human language and labels.
+"""
+
+
+def _generator_text(card: dict) -> str:
+    if not card.get("heldout_factors"):
+        return "Split by a stable hash of the clip id."
+    return ("Clips come from the varied generator (`mmviz.demo.factors`): eight espeak-ng speakers (dialect, "
+            "sex variant, personal pitch, pace and gain), faces from the astronaut portrait, its mirror and 70 LFW "
+            "faces (random tint, background, size), ten sentence frames and 42 evaluative phrases. Training "
+            "corpora split train/valid/test by transcript, so no sentence is in two splits "
+            f"(distinct transcripts per split: {card.get('distinct_transcripts')}; asserted at build time).")
+
+
+def _heldout_text(card: dict) -> str:
+    if not card.get("heldout_factors"):
+        return ""
+    from mmviz.training.evaluation import markdown_table
+
+    rows = card.get("heldout_by_voice") or {}
+    lines = ["| head vs planted valence | n | r | MAE | mean prediction | share > +2 |", "|---|---|---|---|---|---|"]
+    lines += [f"| {k} | {int(m['n'])} | {m['Corr']:.3f} | {m['MAE']:.3f} | {m['mean_pred']:+.2f} | {m['share_above_2']:.2f} |"
+              for k, m in rows.items()]
+    return f"""
+## Held-out factors (voices, faces, frames, phrases and sentences no training clip used)
+Two espeak-ng speakers (dialect + variant) no training clip uses, the neural `hibari-tts` voice
+(never used in training at all), LFW faces 70-96, the last three sentence frames, every fourth
+phrase, and 20 % of the MOSI/VADER sentences (by id).
+
+{markdown_table(card['heldout_factors'])}
+
+Per held-out voice (audio head) and over the held-out faces (visual head):
+
+{chr(10).join(lines)}
 """
