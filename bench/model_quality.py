@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def main(argv: list[str] | None = None) -> int:
     from mmviz.data.dataset import load_features_dir
-    from mmviz.training.default_recipe import assert_disjoint_transcripts
+    from mmviz.training.default_recipe import _mosi_dev_ids, assert_disjoint_transcripts
     from mmviz.training.evaluation import heldout_table, markdown_table, mosi_dev_heads, planted_by_voice
     from mmviz_models.backbone import cache_dir
     from mmviz_models.checkpoint import load_checkpoint
@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.time()
     model, bb, h = load_checkpoint(a.checkpoint)
-    data = [c for d in corpora for c in load_features_dir(d)]
+    dev_ids = _mosi_dev_ids(Path(a.shared_dir)) if (Path(a.shared_dir) / "data" / "text").exists() else set()
+    data = [c for d in corpora for c in load_features_dir(d)  # as the build: MOSI dev stays the real-text test
+            if not (c.meta.get("text_source") == "mosi" and str(c.meta.get("text_source_id")) in dev_ids)]
     data += _text_only_train_items(Path(a.shared_dir), data)
     per_split = assert_disjoint_transcripts(data)
     n = {s: sum(c.split == s for c in data) for s in ("train", "valid", "test", "heldout")}

@@ -165,6 +165,16 @@ def _cell(v: float, col: str) -> str:
     return f"{v:.0f}" if col == "train s" else f"{v:.3f}"
 
 
+def validation_split(data: list) -> list:
+    """The training corpus' own test split joins validation (the held-out-factor corpus is the test set);
+    a tiny corpus without either gets its last training transcript as validation, so training can stop early."""
+    data = [dataclasses.replace(c, split="valid") if c.split == "test" else c for c in data]
+    if not any(c.split == "valid" for c in data):
+        last = data[-1].features.transcript
+        data = [dataclasses.replace(c, split="valid") if c.features.transcript == last else c for c in data]
+    return data
+
+
 def main(argv: list[str] | None = None) -> int:
     from mmviz.data.dataset import load_features_dir
     from mmviz_models.backbone import cache_dir
@@ -191,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(a.work) if a.work else cache_dir() / "bench-strategies"
     work.mkdir(parents=True, exist_ok=True)
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731 — the table alone goes to stdout
-    data = load_features_dir(corpus(work, n, a.seed, log))
+    data = validation_split(load_features_dir(corpus(work, n, a.seed, log)))
     # the test set: unseen voices, faces, frames and phrases (never the training corpus' own test split)
     test = load_features_dir(corpus(work, max(8, n // 4), a.seed + 1000, log, factors="heldout"))
     shared = Path(a.shared_dir) if (Path(a.shared_dir) / "data" / "text").exists() and not a.skip_mosi else None
