@@ -134,9 +134,10 @@ class Sentence:
     source_id: str = ""
 
 
-def nearest_phrase(target: float, rng: np.random.Generator) -> tuple[str, float]:
-    """The evaluative phrase whose valence is closest to ``target`` (ties broken by ``rng``)."""
-    items = sorted(EVALUATIVE.items())
+def nearest_phrase(target: float, rng: np.random.Generator, phrases: dict[str, float] | None = None) -> tuple[str, float]:
+    """The evaluative phrase (of ``phrases``, default :data:`EVALUATIVE`) whose valence is closest to
+    ``target`` (ties broken by ``rng``)."""
+    items = sorted((EVALUATIVE if phrases is None else phrases).items())
     dist = np.array([abs(v - target) for _, v in items])
     best = np.flatnonzero(dist <= dist.min() + 1e-9)
     phrase, val = items[int(rng.choice(best))]
@@ -169,10 +170,7 @@ def varied_sentence(target_valence: float, rng: np.random.Generator, frames: tup
     if abs(target_valence) < 0.25:
         phrase, val = neutral[int(rng.integers(len(neutral)))], 0.0
     else:
-        items = sorted(phrases.items())
-        dist = np.array([abs(v - float(np.clip(target_valence, -3, 3))) for _, v in items])
-        best = np.flatnonzero(dist <= dist.min() + 1e-9)
-        phrase, val = items[int(rng.choice(best))]
+        phrase, val = nearest_phrase(float(np.clip(target_valence, -3, 3)), rng, phrases)
     text = f"{opener}{frame.format(s=subject, p=phrase)}{tail}"
     return Sentence(" ".join(text.split()), float(val))
 
