@@ -104,8 +104,9 @@ def _corpora_of(checkpoint: Path, work: Path) -> list[Path]:
     ev = checkpoint / "evaluation.json"
     if ev.exists():
         listed = json.loads(ev.read_text()).get("corpora") or []
-        dirs = [work / (f"corpus-{c['source']}-n{c['n']}-s{c['seed']}" + (f"-{c['factors']}" if c.get("factors") else ""))
-                for c in listed if c.get("n")]
+        from mmviz.training.default_recipe import corpus_dir
+
+        dirs = [corpus_dir(work, c["source"], c["n"], c["seed"], c.get("factors")) for c in listed if c.get("n")]
         if dirs and all((d / "metadata.csv").exists() for d in dirs):
             return dirs
     return sorted(p for p in work.glob("corpus-*") if (p / "metadata.csv").exists())

@@ -89,9 +89,14 @@ def text_part(source_id: str) -> str:
     return "heldout" if stable_unit(f"text:{source_id}") < HELDOUT_TEXT_SHARE else "train"
 
 
+def normalise_transcript(transcript: str) -> str:
+    """Lower case, single spaces: the form in which two transcripts count as the same sentence."""
+    return " ".join(str(transcript).lower().split())
+
+
 def transcript_split(transcript: str, valid: float = 0.1, test: float = 0.1) -> str:
     """train/valid/test by a stable hash of the *transcript*: one sentence never sits in two splits."""
-    u = stable_unit("tx:" + " ".join(str(transcript).lower().split()))
+    u = stable_unit("tx:" + normalise_transcript(transcript))
     return "test" if u < test else "valid" if u < test + valid else "train"
 
 

@@ -86,18 +86,18 @@ def _speak(text: str, prosody: Prosody, voice: VoiceProfile | None = None) -> tu
     """
     from mmviz.media.speech import speak
 
-    if voice is not None and voice.engine == "hibari":
+    voice = voice or ORIGINAL_VOICE
+    if voice.engine == "hibari":
         return _speak_hibari(text, prosody, voice)
-    if voice is None:
-        audio, sr = speak(
-            text, pitch=prosody.pitch, speed=prosody.speed, amplitude=prosody.amplitude, pitch_range=prosody.pitch_range
-        )
-        return np.asarray(audio, dtype=np.float32), int(sr)
     audio, sr = speak(
         text, voice=voice.voice, pitch=int(np.clip(prosody.pitch + voice.pitch_offset, 0, 99)),
         speed=int(round(prosody.speed * voice.speed_scale)), amplitude=prosody.amplitude, pitch_range=prosody.pitch_range,
     )
     return np.asarray(audio, dtype=np.float32) * float(voice.level), int(sr)
+
+
+#: the original generator's speaker: espeak-ng's default English voice, no personal offsets
+ORIGINAL_VOICE = VoiceProfile("espeak:en", "espeak", "en")
 
 
 @lru_cache(maxsize=1)

@@ -86,7 +86,8 @@ class Recipe:
         return FusionConfig(head_targets=self.head_targets, text_read_layer=self.text_read_layer, audio_features=audio)
 
 
-def _corpus_dir(work: Path, source: str, n: int, seed: int, factors: str | None) -> Path:
+def corpus_dir(work: Path, source: str, n: int, seed: int, factors: str | None) -> Path:
+    """Where the build caches the corpus (source, n, seed, factor set) under ``work``."""
     return work / (f"corpus-{source}-n{n}-s{seed}" + (f"-{factors}" if factors else ""))
 
 
@@ -113,7 +114,7 @@ def _corpora(work: Path, jobs: list[tuple[str, int, int, str | None]], shared_di
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    dirs = [_corpus_dir(work, src, n, seed, f) for src, n, seed, f in jobs]
+    dirs = [corpus_dir(work, src, n, seed, f) for src, n, seed, f in jobs]
     todo = [(d, src, n, seed, f, shared_dir, k) for k, (d, (src, n, seed, f)) in enumerate(zip(dirs, jobs))
             if n > 0 and not (d / "metadata.csv").exists()]
     for d in dirs:
@@ -136,13 +137,12 @@ def assert_disjoint_transcripts(data: list[LabelledClip]) -> dict[str, int]:
     held-out corpora use held-out frames, phrases and sentences, so this holds by construction;
     the assertion keeps it that way.
     """
-    def norm(t: str) -> str:
-        return " ".join(t.lower().split())
+    from mmviz.demo.factors import normalise_transcript
 
     seen: dict[str, set[str]] = {}
     for c in data:
         if c.features.transcript.strip():
-            seen.setdefault(c.split, set()).add(norm(c.features.transcript))
+            seen.setdefault(c.split, set()).add(normalise_transcript(c.features.transcript))
     train = seen.get("train", set())
     for split in ("valid", "test", "heldout"):
         both = train & seen.get(split, set())
