@@ -217,15 +217,19 @@ class AVEncoder(nn.Module):
         v = self.visual_proj(visual) + time_encoding(x.visual_times, self.norm.normalized_shape[0])  # (B, Tv, A)
         return a, v
 
-    def mix(self, x: FusionInputs, a: torch.Tensor, v: torch.Tensor):
-        """Tag the embedded steps with their modality, prepend the null key and mix them in the Transformer."""
-        B, Ta, Tv = x.batch_size, a.shape[1], v.shape[1]
+    def _tagged(self, x: FusionInputs, a: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[null; audio; visual] steps tagged with their modality, and which are real.  -> (B, K, A), (B, K)"""
+        B = x.batch_size
         a = a + self.modality.weight[MODALITY_AUDIO]  # (B, Ta, A)
         v = v + self.modality.weight[MODALITY_VISUAL]  # (B, Tv, A)
         null = self.modality.weight[MODALITY_NULL].expand(B, 1, -1)  # (B, 1, A)
-        seq = torch.cat([null, a, v], dim=1)  # (B, K, A)
-        ones = torch.ones(B, 1, dtype=torch.bool, device=seq.device)
-        mask = torch.cat([ones, x.audio_mask, x.visual_mask], dim=1)  # (B, K)
+        ones = torch.ones(B, 1, dtype=torch.bool, device=a.device)
+        return torch.cat([null, a, v], dim=1), torch.cat([ones, x.audio_mask, x.visual_mask], dim=1)
+
+    def mix(self, x: FusionInputs, a: torch.Tensor, v: torch.Tensor):
+        """Tag the embedded steps with their modality, prepend the null key and mix them in the Transformer."""
+        B, Ta, Tv = x.batch_size, a.shape[1], v.shape[1]
+        seq, mask = self._tagged(x, a, v)  # (B, K, A), (B, K)
         enc = self.norm(self.encoder(seq, src_key_padding_mask=~mask))  # (B, K, A)
         emb_audio = _masked_mean(enc[:, 1 : 1 + Ta], x.audio_mask)  # (B, A)
         emb_visual = _masked_mean(enc[:, 1 + Ta :], x.visual_mask)  # (B, A)
@@ -240,6 +244,20 @@ class AVEncoder(nn.Module):
         nan = torch.full((B, 1), float("nan"), device=seq.device)
         times = torch.cat([nan, x.audio_times.float(), x.visual_times.float()], dim=1)  # (B, K)
         return enc, mask, modality, times, emb_audio, emb_visual
+
+    def separate(self, x: FusionInputs, a: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each modality encoded on its own (same weights, a block-diagonal attention mask): audio
+        steps attend to audio steps and the null key only, visual steps to visual ones, the null
+        key to itself. Why: what the audio head reads must not carry the face (``branch_view``).
+        -> emb_audio (B, A), emb_visual (B, A)"""
+        Ta = a.shape[1]
+        seq, mask = self._tagged(x, a, v)  # (B, K, A), (B, K)
+        group = torch.cat([torch.zeros(1, dtype=torch.long), torch.ones(Ta, dtype=torch.long),
+                           torch.full((v.shape[1],), 2, dtype=torch.long)]).to(seq.device)  # (K,)
+        blocked = group[:, None] != group[None, :]  # (K, K) True = may not attend
+        blocked[1:, 0] = False  # every step may read the null key
+        enc = self.norm(self.encoder(seq, mask=blocked, src_key_padding_mask=~mask))  # (B, K, A)
+        return _masked_mean(enc[:, 1 : 1 + Ta], x.audio_mask), _masked_mean(enc[:, 1 + Ta :], x.visual_mask)
 
 
 def modality_present(x: FusionInputs, text_mask: torch.Tensor) -> torch.Tensor:
@@ -503,6 +521,8 @@ class FusionModel(nn.Module):
         emb_text = prefix.emb_text  # (B, D)
         if aligned is not None:
             emb_text, emb_audio, emb_visual = aligned.text, aligned.audio, aligned.visual  # (B, A) each
+        elif self.cfg.branch_view == "separate":  # the unimodal heads read each modality on its own
+            emb_audio, emb_visual = self.av_encoder.separate(x, a, v)  # (B, A) each
 
         f, attn_bias, rotary = self._fusion_frame(prefix)  # (B, N, D), (B, 1, N, L+N), (cos, sin)
         weights_all, updates_all, states, start = [], [], [f] if collect else None, 0

@@ -232,3 +232,42 @@ def test_forward_raises_no_transformers_deprecation_warning():
         model(x, collect=True)
         model(x, prefix=model.precompute_fusion(model.encode_text(x.input_ids, x.text_mask)))
     assert _transformers_deprecations(caught) == []
+
+
+def _new_visual_only(x: FusionInputs, seed: int) -> FusionInputs:
+    g = torch.Generator().manual_seed(seed)
+    return FusionInputs(x.input_ids, x.text_mask, x.audio, x.audio_mask, x.audio_times,
+                        torch.randn(x.visual.shape, generator=g) * 5, x.visual_mask, x.visual_times)
+
+
+def test_the_audio_head_cannot_read_the_face():
+    """``branch_view="separate"`` (the default for new models): the audio embedding and head come
+    from a pass where audio steps attend only to audio, so another face leaves them bit for bit
+    alone — while the fused prediction, which reads the mixed sequence, still moves."""
+    runner = tiny_runner(tiny_config())
+    assert runner.model.cfg.branch_view == "separate"
+    x = runner.inputs([synthetic_clip(0), synthetic_clip(1, duration=1.5)])
+    with torch.no_grad():
+        a, b = runner.model(x), runner.model(_new_visual_only(x, 3))
+    assert torch.allclose(a.emb_audio, b.emb_audio, atol=1e-6)
+    assert torch.allclose(a.pred_audio, b.pred_audio, atol=1e-6)
+    assert not torch.allclose(a.emb_visual, b.emb_visual)
+    assert not torch.allclose(a.pred_fused, b.pred_fused)
+
+
+def test_mixed_branch_view_lets_the_face_into_the_audio_embedding():
+    """The older design (and checkpoints written before ``branch_view``): the audio embedding is
+    pooled from the mixed sequence, so it changes with the face — what the separate view fixes."""
+    runner = tiny_runner(tiny_config().replace(branch_view="mixed"))
+    x = runner.inputs([synthetic_clip(0)])
+    with torch.no_grad():
+        a, b = runner.model(x), runner.model(_new_visual_only(x, 3))
+    assert not torch.allclose(a.emb_audio, b.emb_audio, atol=1e-4)
+
+
+def test_configs_written_before_branch_view_load_as_mixed():
+    d = tiny_config().to_dict()
+    del d["branch_view"]
+    assert FusionConfig.from_dict(d).branch_view == "mixed"
+    with pytest.raises(ValueError, match="branch_view"):
+        tiny_config().replace(branch_view="both")

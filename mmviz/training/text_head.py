@@ -86,7 +86,7 @@ def best_layer(rows: list[dict]) -> int:
 
 def fit_head(head: nn.Module, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, *, epochs: int = 300,
              lr: float = 1e-3, weight_decay: float = 1e-2, seed: int = 0, valid_share: float = 0.1) -> dict:
-    """Train ``head`` (the model's own text-head module, re-initialised) on pooled states, L1 loss.
+    """Train ``head`` (one of the model's own head modules, re-initialised) on pooled states, L1 loss.
 
     Early stopping on a held-out share of the training texts (best epoch's weights kept).
     ``weight``: per-item loss weights (e.g. to keep one source from dominating).
