@@ -16,6 +16,14 @@ loudness        ``-a`` (0..200)               50                   100
 Each setting is linear in ``v``; ``v = 0`` is close to espeak-ng's default voice (pitch 50,
 range 50, 170 wpm) spoken a little softer (amplitude 75): espeak-ng already peaks near full
 scale at its default amplitude 100, so louder settings would clip.
+The near-human held-out voice (hibari, :func:`_speak_hibari`) gets the same contrasts as a
+speaker-relative listener hears them: its own intonation range is multiplied by
+``pitch_range / 50`` clipped to 0.35..1.8 (0.35 flat at v = -3, 1.8 lively at v = +3), its
+pace by ``speed / 170`` (0.74..1.26, espeak's relative span), its pitch level moves by
+``2.5 u`` semitones, and its peak level is ``amplitude / 100``. Range and level are one
+formant-preserving TD-PSOLA pass (:mod:`mmviz.demo.intonation`), so the timbre stays the
+voice's own; a plain pitch shift or gain alone would be invisible to speaker-relative features.
+
 When the decisive cue sits in a time span, the sentence is spoken in three chunks (neutral,
 valenced, neutral) and the span is the measured start and end of the middle chunk.
 """
@@ -100,6 +108,12 @@ def _speak(text: str, prosody: Prosody, voice: VoiceProfile | None = None) -> tu
 ORIGINAL_VOICE = VoiceProfile("espeak:en", "espeak", "en")
 
 
+#: hibari's intonation range is its own times ``pitch_range / 50``, clipped so flat speech stays speech
+HIBARI_MIN_RANGE, HIBARI_MAX_RANGE = 0.35, 1.8
+#: hibari's pitch level moves by this many semitones per unit of ``u`` (espeak's 25 pitch steps)
+HIBARI_SHIFT_ST = 2.5
+
+
 @lru_cache(maxsize=1)
 def _hibari():
     import hibari
@@ -108,18 +122,21 @@ def _hibari():
 
 
 def _speak_hibari(text: str, prosody: Prosody, voice: VoiceProfile) -> tuple[np.ndarray, int]:
-    """The neural voice with the same valence scale: pace from the rate, a pitch shift from the
-    pitch level, loudness from the amplitude (its intonation range cannot be set)."""
+    """The neural voice with the espeak valence scale, as contrasts a speaker-relative listener
+    hears (see the module doc): pace from the rate, intonation range from the pitch range and a
+    formant-preserving pitch level from the pitch (one TD-PSOLA pass), loudness from the amplitude."""
     import hibari
-    import librosa
+
+    from mmviz.demo.intonation import reshape_pitch
 
     u_pitch = (prosody.pitch - 50) / 25.0  # -1 .. 1, as the espeak settings
-    u_speed = (prosody.speed - 170) / 45.0
-    audio = np.asarray(_hibari()(text, speed=float(voice.speed_scale * (1.0 + 0.18 * u_speed)), seed=0), np.float32)
+    speed = voice.speed_scale * prosody.speed / 170.0  # espeak's relative span: 0.74 .. 1.26
+    audio = np.asarray(_hibari()(text, speed=float(speed), seed=0), np.float32)
     sr = int(hibari.SAMPLE_RATE)
-    steps = float(voice.pitch_offset + 2.5 * u_pitch)
-    if abs(steps) > 0.05 and audio.size:
-        audio = librosa.effects.pitch_shift(audio, sr=sr, n_steps=steps).astype(np.float32)
+    range_factor = float(np.clip(prosody.pitch_range / 50.0, HIBARI_MIN_RANGE, HIBARI_MAX_RANGE))
+    shift = float(voice.pitch_offset + HIBARI_SHIFT_ST * u_pitch)
+    if audio.size and (abs(range_factor - 1.0) > 0.01 or abs(shift) > 0.05):
+        audio = reshape_pitch(audio, sr, range_factor=range_factor, shift_st=shift)
     peak = float(np.abs(audio).max()) if audio.size else 0.0
     gain = voice.level * prosody.amplitude / 100.0 / max(peak, 1e-6)
     return audio * np.float32(gain), sr
