@@ -54,8 +54,9 @@ def ume_teacher(tmp_path_factory):
 
 # ---------------------------------------------------------------- deep is unchanged
 def test_deep_is_bit_identical_to_the_model_before_strategies():
-    """Golden numbers computed with the code before ``strategy`` existed (same seed, same clips)."""
-    r = tiny_runner()
+    """Golden numbers computed with the code before ``strategy`` existed (same seed, same clips;
+    that model's audio head read the mixed sequence, ``branch_view="mixed"``)."""
+    r = tiny_runner(tiny_config(branch_view="mixed"))
     assert r.cfg.strategy == "deep" and r.model.strategy_fusion is None
     clips = [clip_for(r, 0), clip_for(r, 1, audio=False), clip_for(r, 2, text="")]
     o = r.forward(r.inputs(clips), collect=True)

@@ -224,9 +224,13 @@ def build_default(out: str | Path, work: str | Path, recipe: Recipe = Recipe(), 
         halve_checkpoint(out)
     refit = None
     if recipe.refit_text_layer is not None:
-        train_dirs = [d for d, (_, _, _, f) in zip(dirs, plan) if f != "heldout"]
-        refit = _refit(out, train_dirs, shared if recipe.size != "small" else None, recipe.refit_text_layer, log,
-                       recipe.refit_branch_heads)
+        refit = _refit_done(out, recipe) if resume else None
+        if refit is not None:
+            log(f"reusing the refit already in {out} (its weights are newer than the last training epoch)")
+        else:
+            train_dirs = [d for d, (_, _, _, f) in zip(dirs, plan) if f != "heldout"]
+            refit = _refit(out, train_dirs, shared if recipe.size != "small" else None, recipe.refit_text_layer, log,
+                           recipe.refit_branch_heads)
     model, bb, h = load_checkpoint(out)
     table = heldout_table(model, bb.tokenizer, data, seed=recipe.seed)
     heldout_factors = by_factor = None
@@ -255,6 +259,29 @@ def build_default(out: str | Path, work: str | Path, recipe: Recipe = Recipe(), 
     (out / "evaluation.json").write_text(json.dumps(card, indent=1))
     (out / "MODEL_CARD.md").write_text(model_card(card, markdown_table(table), mosi))
     return card
+
+
+def _refit_done(out: Path, recipe: Recipe) -> dict | None:
+    """The refit report when ``out`` already holds this recipe's refit on top of its latest training.
+
+    Why it can tell: every training save writes the training config (no ``text_head_layer``), so a
+    config naming the recipe's text-head layer (and, with branch heads, the separate view) was
+    written by the refit after the last epoch. Re-running the refit would redo ~25 min of LM passes
+    for the same weights.
+    """
+    import json
+
+    cfg, rep = out / "config.json", out / "refit.json"
+    if not (cfg.exists() and rep.exists()):
+        return None
+    c = json.loads(cfg.read_text())
+    if c.get("text_head_layer") != recipe.refit_text_layer:
+        return None
+    if (c.get("branch_view") == "separate") != recipe.refit_branch_heads and recipe.branch_view != "separate":
+        return None
+    report = json.loads(rep.read_text())
+    return {k: report[k] for k in ("text_head_layer", "text_sources", "distance", "branch_heads") if k in report} | {
+        "mosi_dev": report.get("mosi_dev")}
 
 
 def _refit(out: Path, corpus_dirs: list[Path], shared: Path | None, layer: int, log, branch_heads: bool = False) -> dict:
