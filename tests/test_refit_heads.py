@@ -87,3 +87,18 @@ def test_refit_heads_refuses_a_corpus_too_small_for_the_distances(tmp_path, corp
     (tmp_path / "tiny").mkdir()
     (tmp_path / "tiny" / "metadata.csv").write_text("clip_id,label,split\n")
     assert main(["refit-heads", "tiny", "--corpus", str(tmp_path / "tiny"), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_the_unseen_speaker_factor_is_the_one_that_fits_out_of_group_predictions():
+    """Predictions that carry over to new speakers keep their scale; ones that are mostly a
+    speaker's offset are shrunk toward neutral; ones that carry nothing are zeroed."""
+    import numpy as np
+
+    from mmviz.training.refit import shrink_for_unseen
+
+    rng = np.random.default_rng(0)
+    y = rng.uniform(-3, 3, 400)
+    assert shrink_for_unseen(y.copy(), y) == 1.0
+    offset = np.repeat(rng.normal(0, 2.5, 8), 50)  # eight speakers, each read with its own offset
+    assert 0.2 < shrink_for_unseen(0.5 * y + offset, y) < 0.9
+    assert shrink_for_unseen(rng.normal(0, 2, 400), y) <= 0.1
