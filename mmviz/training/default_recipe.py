@@ -313,8 +313,10 @@ def _refit(out: Path, corpus_dirs: list[Path], shared: Path | None, layer: int, 
 
     tmp = Path(tempfile.mkdtemp(prefix="refit-", dir=out.parent))
     try:
+        # the other corpora widen the audio/visual side only for the branch heads: without them the refit
+        # (distances included) stays exactly the shipped model's, fitted on the template corpus
         report = refit_heads(out, tmp, corpus_dirs[0], shared, layer=layer, log=log, branch_heads=branch_heads,
-                             more_corpora=corpus_dirs[1:])
+                             more_corpora=corpus_dirs[1:] if branch_heads else ())
         for f in ("model.safetensors", "config.json", "meta.json", "refit.json"):
             shutil.copyfile(tmp / f, out / f)
     finally:

@@ -146,7 +146,8 @@ def refit_branch_heads(model, runner_inputs: Callable, clips: list, log: Callabl
         out[b] = th.fit_head(head, embs[b][ok], y[ok])
         log(f"{b} head (separate view): validation MAE {out[b]['valid_mae']:.3f} after {out[b]['epochs']} epochs, {int(ok.sum())} clips")
         groups = np.array([str(c.meta.get(GROUP_COLUMN[b], "") or "") for c in clips])[ok]
-        if len(set(groups) - {"", "nan"}) >= 3 and "" not in set(groups):
+        named = set(groups) - {"", "nan"}
+        if len(named) >= 3 and len(named) == len(set(groups)):  # every clip names its voice / face
             out[b]["unseen_calibration"] = _calibrate(head, embs[b][ok], y[ok], groups, log, b)
     return out
 
