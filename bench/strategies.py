@@ -97,14 +97,15 @@ def base_config(backbone: str):
 
 
 def train_run(name: str, cfg_changes: dict, loss_changes: dict, settings_changes: dict, teacher: Path | None,
-              data, out: Path, backbone: str, epochs: int, batch: int, max_steps: int, seed: int) -> float:
+              data, out: Path, backbone: str, epochs: int, batch: int, max_steps: int, seed: int,
+              lr: float = 5e-4, patience: int = 3) -> float:
     """Train one row's checkpoint into ``out``; returns the wall seconds."""
     from mmviz.demo.label import label_without
     from mmviz.training.loop import TrainSettings, train
 
     cfg = base_config(backbone)
     cfg = cfg.replace(**cfg_changes, loss=dataclasses.replace(cfg.loss, **loss_changes))
-    s = TrainSettings(epochs=epochs, batch_size=batch, lr=5e-4, patience=3, seed=seed, max_steps=max_steps,
+    s = TrainSettings(epochs=epochs, batch_size=batch, lr=lr, patience=patience, seed=seed, max_steps=max_steps,
                       train_fusion_tokens=False, modality_dropout=0.5, **settings_changes)
     if out.exists():
         shutil.rmtree(out)
@@ -189,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared-dir", default=str(REPO.parent / "shared"), help="folder with data/text (CMU-MOSI dev)")
     ap.add_argument("--skip-mosi", action="store_true", help="do not score CMU-MOSI dev (it is the slowest part on a CPU)")
     ap.add_argument("--only", default="", help="comma-separated row names to run (default: all)")
+    ap.add_argument("--lr", type=float, default=5e-4, help="learning rate of every row (the shipped recipe's: 5e-4)")
+    ap.add_argument("--patience", type=int, default=3,
+                    help="epochs without a better validation MAE before a row stops (a large value: always the full bound)")
+    ap.add_argument("--reference", action="append", default=[], metavar="CHECKPOINT",
+                    help="also score this already-trained checkpoint on the same test clips, as a reference row "
+                         "(not trained here; e.g. models/default, the deep model trained for the full recipe)")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--out", default=None, help="also write the table (markdown) to this file")
     a = ap.parse_args(argv)
@@ -222,10 +229,20 @@ def main(argv: list[str] | None = None) -> int:
         out = work / "runs" / tag / name.replace(" ", "_").replace("(", "").replace(")", "").replace("+", "plus")
         log(f"{name}: training")
         secs = train_run(name, cfg_c, loss_c, set_c, outs.get(teacher) if teacher else None, data, out, a.backbone,
-                         epochs, batch, steps, a.seed)
+                         epochs, batch, steps, a.seed, a.lr, a.patience)
         outs[name] = out
         log(f"{name}: trained in {secs:.0f} s; evaluating")
         rows[name] = evaluate_run(out, test, shared, a.seed) | {"train s": secs}
+    for ref in a.reference:
+        p = Path(ref)
+        if not (p / "config.json").exists():
+            log(f"--reference {ref}: no checkpoint there (config.json missing); skipped")
+            continue
+        from mmviz_models.checkpoint import checkpoint_hash
+
+        name = f"{p.resolve().name} {checkpoint_hash(p)} (reference, not trained here)"
+        log(f"{name}: evaluating")
+        rows[name] = evaluate_run(p, test, shared, a.seed) | {"train s": float("nan")}
     first = next(iter(rows.values()), {})
     mosi = (f"CMU-MOSI dev: {int(first['_mosi_n'])} transcripts, audio and video absent" if "_mosi_n" in first else
             "CMU-MOSI dev: not measured (--skip-mosi)" if a.skip_mosi else

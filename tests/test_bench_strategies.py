@@ -49,3 +49,20 @@ def test_the_table_has_every_strategy_alignment_and_robustness(tmp_path, capsys)
 def test_unknown_rows_are_refused(tmp_path, capsys):
     assert _bench().main(["--work", str(tmp_path), "--only", "deep,nonsense"]) == 2
     assert "nonsense" in capsys.readouterr().err
+
+
+def test_a_reference_checkpoint_is_scored_on_the_same_clips_without_training(tmp_path, capsys):
+    bench = _bench()
+    work = tmp_path / "work"
+    late = work / "runs" / "tiny-tiny" / "late"  # trained by this same command, before the references are scored
+    rc = bench.main(["--work", str(work), "--size", "tiny", "--backbone", bench.TINY_BACKBONE, "--only", "late",
+                     "--shared-dir", str(tmp_path / "no-shared"), "--reference", str(late),
+                     "--reference", str(tmp_path / "nothing-here")])
+    assert rc == 0
+    captured = capsys.readouterr()
+    rows = [ln.strip("|").split("|") for ln in captured.out.splitlines() if ln.startswith("| late")]
+    assert len(rows) == 2 and "(reference, not trained here)" in rows[1][0]
+    trained, ref = [[c.strip() for c in r] for r in rows]
+    assert trained[1:-1] == ref[1:-1]  # the same checkpoint on the same clips: the same numbers
+    assert trained[-1] != "—" and ref[-1] == "—"  # no training time for a reference
+    assert "nothing-here: no checkpoint there" in captured.err
