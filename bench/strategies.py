@@ -187,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", choices=tuple(SIZES), default="small")
     ap.add_argument("--backbone", default="smollm2-135m-instruct", help=f"built-in LM name, or {TINY_BACKBONE} for a smoke run")
     ap.add_argument("--max-steps", type=int, default=None, help="training steps per strategy (default: the size's bound)")
+    ap.add_argument("--epochs", type=int, default=None, help="epochs per strategy (default: the size's bound; raise it with --max-steps)")
     ap.add_argument("--shared-dir", default=str(REPO.parent / "shared"), help="folder with data/text (CMU-MOSI dev)")
     ap.add_argument("--skip-mosi", action="store_true", help="do not score CMU-MOSI dev (it is the slowest part on a CPU)")
     ap.add_argument("--only", default="", help="comma-separated row names to run (default: all)")
@@ -202,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
 
     n, epochs, batch, steps = SIZES[a.size]
     steps = a.max_steps or steps
+    epochs = a.epochs or epochs
     only = {s.strip() for s in a.only.split(",") if s.strip()}
     unknown = only - {r[0] for r in RUNS}
     if unknown:

@@ -6,6 +6,7 @@ Slow (a 32-clip corpus is rendered with espeak-ng and nine tiny models are train
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,7 @@ def test_a_reference_checkpoint_is_scored_on_the_same_clips_without_training(tmp
     work = tmp_path / "work"
     late = work / "runs" / "tiny-tiny" / "late"  # trained by this same command, before the references are scored
     rc = bench.main(["--work", str(work), "--size", "tiny", "--backbone", bench.TINY_BACKBONE, "--only", "late",
+                     "--epochs", "3", "--max-steps", "4", "--patience", "50",
                      "--shared-dir", str(tmp_path / "no-shared"), "--reference", str(late),
                      "--reference", str(tmp_path / "nothing-here")])
     assert rc == 0
@@ -66,3 +68,5 @@ def test_a_reference_checkpoint_is_scored_on_the_same_clips_without_training(tmp
     assert trained[1:-1] == ref[1:-1]  # the same checkpoint on the same clips: the same numbers
     assert trained[-1] != "—" and ref[-1] == "—"  # no training time for a reference
     assert "nothing-here: no checkpoint there" in captured.err
+    summary = json.loads((late / "train_summary.json").read_text())
+    assert summary["epochs_run"] <= 3 and summary["steps"] == 4  # --epochs lifts the size's 1 epoch; --max-steps bounds it
