@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from mmviz.demo.acoustics import apply_acoustics
 from mmviz.demo.face import render_face
 from mmviz.demo.factors import ClipFactors
 from mmviz.demo.label import demo_label
@@ -77,6 +78,8 @@ def render_clip(
     a0 = int(round(lead * sr))
     piece = spoken.audio[: max(0, len(audio) - a0)]
     audio[a0 : a0 + len(piece)] = piece
+    if factors is not None and factors.acoustics is not None:
+        audio = apply_acoustics(audio, sr, factors.acoustics, plan.seed)
 
     face_span = None
     if plan.span_modality == "visual":
@@ -111,4 +114,6 @@ def render_clip(
     }
     if factors is not None:
         meta.update(voice=factors.voice.name, face=factors.face, factor_set=factors.factor_set)
+        if factors.acoustics is not None:
+            meta.update(factors.acoustics.meta())
     return DemoClip(frames, fps, audio, sr, sentence.text, meta)

@@ -43,7 +43,7 @@ SIZE = (320, 240)
 
 
 #: extra metadata columns of a varied-generator corpus (``factors`` given)
-FACTOR_COLUMNS = ["voice", "face", "factor_set", "split"]
+FACTOR_COLUMNS = ["voice", "face", "factor_set", "noise", "snr_db", "rt60_s", "split"]
 
 
 def _sentence_chooser(text_source: str, shared_dir: str | Path | None,

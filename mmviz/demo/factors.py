@@ -20,7 +20,9 @@ Held out (never in a training clip):
 * phrases: every fourth evaluative phrase of :data:`mmviz.demo.text.EVALUATIVE` and
   ``EXTRA_EVALUATIVE`` together (sorted by valence, so held-out phrases span the scale), and every
   fourth neutral phrase;
-* real human-rated text (MOSI train, VADER): 20 % of sentences by a stable hash of their id.
+* real human-rated text (MOSI train, VADER): 20 % of sentences by a stable hash of their id;
+* recording conditions: noise kinds (brown rumble, mains hum) and reverberant rooms no training
+  clip has (:mod:`mmviz.demo.acoustics`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+
+from mmviz.demo.acoustics import Acoustics, draw_acoustics
 
 FACTOR_SETS = ("train", "heldout")
 
@@ -110,6 +114,8 @@ class ClipFactors:
     frames: tuple[str, ...]
     phrases: dict[str, float]
     neutral: tuple[str, ...]
+    #: room and background noise (:mod:`mmviz.demo.acoustics`); None = dry and clean
+    acoustics: Acoustics | None = None
 
 
 def pools(factor_set: str) -> tuple[tuple[VoiceProfile, ...], tuple[str, ...], tuple[str, ...], dict[str, float], tuple[str, ...]]:
@@ -137,4 +143,4 @@ def draw_factors(factor_set: str, seed: int, *, voices: tuple[VoiceProfile, ...]
     face = faces[int(rng.integers(len(faces)))]
     if factor_set == "train" and rng.random() < ASTRONAUT_SHARE:
         face = ("astronaut", "astronaut-mirror")[int(rng.integers(2))]
-    return ClipFactors(factor_set, voice, face, frames, phrases, neutral)
+    return ClipFactors(factor_set, voice, face, frames, phrases, neutral, draw_acoustics(factor_set, seed))

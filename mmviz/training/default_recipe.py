@@ -62,9 +62,10 @@ class Recipe:
     #: the LM hidden state the text path reads (``FusionConfig.text_read_layer``; chosen with
     #: ``bench/text_layer_probe.py``); None = the last layer
     text_read_layer: int | None = TEXT_READ_LAYER
-    #: audio input: "relative" = speaker-relative prosody only
-    #: (``mmviz.features.audio.SPEAKER_RELATIVE_FEATURES``), "all" = every descriptor
-    audio_input: str = "relative"
+    #: audio input: "relative-vad" = speaker-relative prosody plus Silero's speech probability
+    #: (``mmviz.features.audio.SPEAKER_RELATIVE_FEATURES_VAD``; since the generator records in noisy
+    #: rooms), "relative" = speaker-relative prosody only (the fd4635fe default), "all" = every descriptor
+    audio_input: str = "relative-vad"
     #: add CMU-MOSI *train* sentences as text-only items (audio and video absent) with their
     #: human labels: what teaches the text head real language (needs the shared folder)
     mosi_text_only: bool = True
@@ -93,10 +94,10 @@ class Recipe:
 
     def config(self):
         """The FusionConfig this recipe trains (feature statistics are filled in from the data)."""
-        from mmviz.features.audio import SPEAKER_RELATIVE_FEATURES
+        from mmviz.features.audio import SPEAKER_RELATIVE_FEATURES, SPEAKER_RELATIVE_FEATURES_VAD
         from mmviz_models.config import FusionConfig
 
-        audio = SPEAKER_RELATIVE_FEATURES if self.audio_input == "relative" else ()
+        audio = {"relative": SPEAKER_RELATIVE_FEATURES, "relative-vad": SPEAKER_RELATIVE_FEATURES_VAD}.get(self.audio_input, ())
         return FusionConfig(head_targets=self.head_targets, text_read_layer=self.text_read_layer, audio_features=audio,
                             branch_view=self.branch_view)
 
