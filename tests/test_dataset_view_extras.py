@@ -125,6 +125,7 @@ def test_first_visit_with_the_default_checkpoint_uses_the_shipped_view_without_t
     default_hash = checkpoint_hash(DEFAULT_CHECKPOINT)
     assert meta["checkpoint_hash"] == default_hash, "regenerate it: `mmviz demo-view` (see README)"
     assert meta["demo_fingerprint"] == demo_view.demo_fingerprint()
+    assert meta["features_key"] == demo_view.extraction_key(), "the feature extractor changed: regenerate it (`mmviz demo-view`)"
     assert sum(f.stat().st_size for f in demo_view.shipped_dir().iterdir()) < 1_000_000
     svc = AppService("tiny", tmp_path / "cache")
     runner = types.SimpleNamespace(checkpoint_hash=default_hash, inspect=_boom, model=None, lock=None)

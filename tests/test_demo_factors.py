@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from mmviz.demo import factors as F
+from mmviz.demo.acoustics import HELDOUT_NOISES, TRAIN_NOISES
 
 
 def test_every_factor_pool_is_cut_into_disjoint_training_and_held_out_parts():
@@ -82,6 +83,7 @@ def test_a_training_corpus_records_its_factors_and_splits_by_transcript(tmp_path
     assert set(meta["voice"]) <= {v.name for v in F.TRAIN_VOICES}
     assert set(meta["face"]) <= set(F.TRAIN_FACES)
     assert list(meta["split"]) == [F.transcript_split(t) for t in meta["transcript"]]
+    assert set(meta["noise"]) <= set(TRAIN_NOISES) and (meta["rt60_s"] <= 0.5).all()  # recording conditions recorded
 
 
 def test_a_held_out_corpus_uses_only_held_out_factors(tmp_path):
@@ -93,6 +95,7 @@ def test_a_held_out_corpus_uses_only_held_out_factors(tmp_path):
     assert set(meta["split"]) == {"heldout"}
     assert set(meta["voice"]) <= {v.name for v in F.HELDOUT_VOICES}
     assert set(meta["face"]) <= set(F.HELDOUT_FACES)
+    assert set(meta["noise"]) <= set(HELDOUT_NOISES) and (meta["rt60_s"] >= 0.3).all()  # unseen rooms and noise
     assert {c.split for c in load_features_dir(tmp_path)} == {"heldout"}  # never trained on
 
 

@@ -11,6 +11,8 @@ from mmviz.features.audio import (
     AUDIO_FEATURE_NAMES,
     RELATIVE_AUDIO_FEATURE_NAMES,
     SPEAKER_RELATIVE_FEATURES,
+    SPEAKER_RELATIVE_FEATURES_VAD,
+    SPEECH_PROB_NAMES,
     audio_features,
     speaking_activity,
 )
@@ -18,11 +20,12 @@ from mmviz.features.audio import (
 
 def test_names_are_the_documented_set():
     assert AUDIO_FEATURE_NAMES[:3] == ("pitch_hz", "voiced_prob", "rms_db")
-    assert AUDIO_FEATURE_NAMES == ABSOLUTE_AUDIO_FEATURE_NAMES + RELATIVE_AUDIO_FEATURE_NAMES
+    assert AUDIO_FEATURE_NAMES == ABSOLUTE_AUDIO_FEATURE_NAMES + RELATIVE_AUDIO_FEATURE_NAMES + SPEECH_PROB_NAMES
     assert ABSOLUTE_AUDIO_FEATURE_NAMES[-1] == "speaking"  # the first default model reads exactly these
     assert [n for n in ABSOLUTE_AUDIO_FEATURE_NAMES if n.startswith("mfcc_")] == [f"mfcc_{i}" for i in range(1, 14)]
     assert set(SPEAKER_RELATIVE_FEATURES) <= set(AUDIO_FEATURE_NAMES)
     assert not {"pitch_hz", "rms_db", "mfcc_1", "spectral_centroid_hz"} & set(SPEAKER_RELATIVE_FEATURES)
+    assert SPEAKER_RELATIVE_FEATURES_VAD == (*SPEAKER_RELATIVE_FEATURES, "speech_prob")
 
 
 def test_tone_between_silences_has_its_pitch_only_where_it_sounds():
@@ -30,11 +33,13 @@ def test_tone_between_silences_has_its_pitch_only_where_it_sounds():
     m = audio_features(y, SR, hop=0.1)
     assert m.n_steps == 20 and m.values.shape == (20, len(AUDIO_FEATURE_NAMES))
     np.testing.assert_allclose(m.times[:3], [0.05, 0.15, 0.25])
-    pitch, speaking, rms = m.column("pitch_hz"), m.column("speaking"), m.column("rms_db")
+    pitch, rms = m.column("pitch_hz"), m.column("rms_db")
     assert np.all(np.isnan(pitch[:4])) and np.all(np.isnan(pitch[-4:]))
     assert np.nanmedian(pitch[6:14]) == pytest.approx(150.0, rel=0.05)
-    assert speaking[6:14].all() and not speaking[:3].any() and not speaking[-3:].any()
     assert rms[10] > rms[1] + 40
+    # loud enough for the loudness rule, but a steady tone is not speech to the voice-activity model
+    assert speaking_activity(rms, m.column("voiced_prob"))[6:14].all()
+    assert not m.column("speaking").any() and m.column("speech_prob").max() < 0.5
 
 
 def test_noise_is_brighter_and_crosses_zero_more_than_a_low_tone():

@@ -76,8 +76,10 @@ def test_vad_on_silence_and_on_noise_alone_finds_no_speech():
 @needs_vad
 @pytest.mark.media
 def test_vad_finds_speech_in_noise_where_the_loudness_rule_calls_everything_speech():
+    """...which is why the extracted ``speaking`` mask (and the speaker-relative medians over it)
+    now comes from the VAD."""
     from mmviz.demo.voice import speak_with_valence
-    from mmviz.features.audio import AUDIO_FEATURE_NAMES, audio_features
+    from mmviz.features.audio import audio_features, speaking_activity
 
     sp = speak_with_valence("The food was fine, nothing special, but the service was quick.", 0.0)
     sr = sp.sample_rate
@@ -90,7 +92,10 @@ def test_vad_finds_speech_in_noise_where_the_loudness_rule_calls_everything_spee
     centre = (np.arange(T) + 0.5) * hop
     speech = (centre > 1.0) & (centre < 1.0 + len(sp.audio) / sr)
     vad = sa.speech_prob(y, sr, hop=hop, n_steps=T) > 0.5
-    rule = audio_features(y, sr, hop=hop).values[:T, AUDIO_FEATURE_NAMES.index("speaking")] > 0.5
+    feats = audio_features(y, sr, hop=hop)
+    rule = speaking_activity(feats.column("rms_db"), feats.column("voiced_prob"))[:T] > 0.5
     assert (vad == speech).mean() > 0.9
     assert vad[~speech].mean() < 0.1
-    assert rule[~speech].mean() > 0.5  # why the VAD is measured as the replacement (bench/affect_extractors.py)
+    assert rule[~speech].mean() > 0.5  # the loudness rule calls the noise speech
+    speaking = feats.column("speaking")[:T] > 0.5
+    assert (speaking == speech).mean() > 0.9 and speaking[~speech].mean() < 0.1

@@ -7,9 +7,10 @@ never a pickle) to ``models/default/demo_view/``; the app copies it into its res
 first time the demo set is opened, but only when
 
 * its ``checkpoint_hash`` is the loaded checkpoint's (weights and config), and
-* its ``demo_fingerprint`` is the demo folder's (metadata.csv and every clip's size),
+* its ``demo_fingerprint`` is the demo folder's (metadata.csv and every clip's size), and
+* its ``features_key`` is the feature extractor's (settings and descriptor version),
 
-so a retrained model or another demo folder is scored as usual. Clip paths are stored
+so a retrained model, another demo folder or a changed extractor is scored as usual. Clip paths are stored
 relative to the demo folder and made absolute on install.
 """
 
@@ -30,6 +31,7 @@ from mmviz.app_service.service import AppService
 from mmviz.app_service.view_extras import verdicts_path, with_verdicts
 from mmviz.errors import MmvizError
 from mmviz.explain.embedding_map import save_map
+from mmviz.features.extract import extraction_key
 from mmviz.inference.runner import DEFAULT_CHECKPOINT, ModelRunner
 from mmviz.progress import Progress, scaled
 
@@ -64,7 +66,8 @@ def install_shipped_view(checkpoint_hash: str, root: Path, shipped: Path | None 
     src = Path(shipped) if shipped is not None else shipped_dir()
     try:
         meta = json.loads((src / META).read_text())
-        if meta.get("checkpoint_hash") != checkpoint_hash or meta.get("demo_fingerprint") != demo_fingerprint():
+        if (meta.get("checkpoint_hash") != checkpoint_hash or meta.get("demo_fingerprint") != demo_fingerprint()
+                or meta.get("features_key") != extraction_key()):
             return False
         demo = default_demo_dir()
         tmp = root.parent / f".{root.name}.{uuid.uuid4().hex[:8]}.tmp"
@@ -110,7 +113,8 @@ def export_demo_view(svc: AppService, out: Path | None = None, runner: ModelRunn
         np.savez_compressed(tmp / "embeddings.npz", **{k: z[k].astype(np.float32) for k in z.files})
     save_map(ds.maps, tmp / "maps.json")
     shutil.copyfile(verdicts_path(ds.root), tmp / verdicts_path(ds.root).name)
-    meta = {"checkpoint_hash": r.checkpoint_hash, "demo_fingerprint": demo_fingerprint(demo), "clips": len(ds.table),
+    meta = {"checkpoint_hash": r.checkpoint_hash, "demo_fingerprint": demo_fingerprint(demo),
+            "features_key": extraction_key(), "clips": len(ds.table),
             "seconds": round(time.perf_counter() - t0, 1), "made_by": "mmviz demo-view",
             "files": sorted(p.name for p in tmp.iterdir())}
     (tmp / META).write_text(json.dumps(meta, indent=1))

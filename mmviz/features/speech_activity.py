@@ -8,8 +8,10 @@ recordings tells speech from noise. Silero VAD is MIT-licensed, 1–2 MB, runs o
 ``onnxruntime`` (already installed for the hibari-tts voice), and an ONNX graph is data, not
 pickled code.
 
-Install (optional): ``pip install --no-deps silero-vad``. Without it :func:`available` is False.
-``bench/affect_extractors.py`` measures it against the loudness rule.
+A core dependency (``silero-vad``, ``onnxruntime``): :func:`mmviz.features.audio.speaking_mask`
+takes the ``speaking`` mask and ``speech_prob`` from it; where it is missing, :func:`available` is
+False and the loudness rule stands in (the descriptor version says which, so features of the two
+are never mixed). ``bench/affect_extractors.py`` measures it against the loudness rule.
 """
 
 from __future__ import annotations
