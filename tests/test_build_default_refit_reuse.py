@@ -32,11 +32,13 @@ def test_a_refit_without_the_branch_heads_the_recipe_asks_for_is_redone(tmp_path
 
 
 def test_a_resume_that_trains_nothing_keeps_the_previous_training_record(tmp_path):
+    """...and one that trains on counts the earlier runs' time too (12 epochs, then --resume --epochs 20:
+    the card's minutes are both runs', not only the last 8 epochs')."""
     from mmviz.training.default_recipe import _train_summary
 
     (tmp_path / "evaluation.json").write_text(json.dumps({"train_summary": {
         "best_valid_mae": 1.15, "epochs_run": 20, "steps": 2580, "seconds": 1549.0}}))
     now = {"best_valid_mae": 1.15, "epochs_run": 20, "steps": 2580, "seconds": 3.0, "history": []}
     assert _train_summary(tmp_path, now, resume=True)["seconds"] == 1549.0
-    assert _train_summary(tmp_path, now | {"steps": 2709, "seconds": 900.0}, resume=True)["seconds"] == 900.0
+    assert _train_summary(tmp_path, now | {"steps": 2709, "seconds": 900.0}, resume=True)["seconds"] == 2449.0
     assert _train_summary(tmp_path, now, resume=False)["seconds"] == 3.0

@@ -254,6 +254,7 @@ def build_default(out: str | Path, work: str | Path, recipe: Recipe = Recipe(), 
         "distinct_transcripts": transcripts,
         "heldout_factors": heldout_factors,
         "heldout_by_voice": by_factor,
+        "recording_conditions": _conditions(data),
         "refit": refit,
         "train_summary": _train_summary(out, summary, resume),
         "heldout": table,
@@ -279,6 +280,8 @@ def _train_summary(out: Path, summary: dict, resume: bool) -> dict:
         old = json.loads(prev.read_text()).get("train_summary") or {}
         if old.get("steps") == summary.get("steps"):  # no step ran in this call
             return {k: old[k] for k in keys if k in old}
+        if 0 < (old.get("steps") or 0) < summary.get("steps", 0):  # continued: count the earlier runs' time too
+            return {k: summary[k] for k in keys} | {"seconds": float(old.get("seconds", 0.0)) + float(summary["seconds"])}
     return {k: summary[k] for k in keys}
 
 
@@ -338,7 +341,8 @@ def _heads_text(card: dict) -> str:
     else:
         what = "every head (text, audio, visual, fused) on the clip label."
     audio = h.get("audio_features") or []
-    prosody = (" The audio path reads speaker-relative prosody only (pitch, loudness, rate relative to the clip)."
+    prosody = (" The audio path reads speaker-relative prosody only (pitch, loudness, rate relative to the clip)"
+               + (", with Silero VAD's speech probability marking where someone speaks." if "speech_prob" in audio else ".")
                if audio and "pitch_hz" not in audio else "")
     bh = (card.get("refit") or {}).get("branch_heads")
     branch = ("" if not bh else " After training, the audio and visual heads were switched to read each modality encoded "
@@ -431,7 +435,7 @@ python3 -m mmviz build-default --out models/default --shared-dir ../shared
 
 ## Limits
 Trained on synthetic voices (eight espeak-ng speakers) and animated photographs (the astronaut
-portrait and 70 LFW faces) with a drawn mouth; real recordings carry emotion in ways the generator
+portrait and 70 LFW faces) with a drawn mouth{", in synthetic rooms and noise" if card.get("recording_conditions") else ""}; real recordings carry emotion in ways the generator
 does not draw, so audio and visual scores on real clips will be lower than the held-out-factor
 figures above, and each branch's distance to its training data is shown on every clip. The text
 path is the only part that has seen real human language and labels.
@@ -445,7 +449,32 @@ def _generator_text(card: dict) -> str:
             "sex variant, personal pitch, pace and gain), faces from the astronaut portrait, its mirror and 70 LFW "
             "faces (random tint, background, size), ten sentence frames and 42 evaluative phrases. Training "
             "corpora split train/valid/test by transcript, so no sentence is in two splits "
-            f"(distinct transcripts per split: {card.get('distinct_transcripts')}; asserted at build time).")
+            f"(distinct transcripts per split: {card.get('distinct_transcripts')}; asserted at build time)."
+            + _conditions_text(card))
+
+
+def _conditions(data: list) -> dict:
+    """Noise kinds per split of the corpora (empty for corpora generated before rooms and noise)."""
+    out: dict[str, dict[str, int]] = {}
+    for c in data:
+        noise = c.meta.get("noise")
+        if isinstance(noise, str) and noise:
+            part = "heldout" if c.split == "heldout" else "train"
+            out.setdefault(part, {})
+            out[part][noise] = out[part].get(noise, 0) + 1
+    return out
+
+
+def _conditions_text(card: dict) -> str:
+    cond = card.get("recording_conditions") or {}
+    if not cond:
+        return ""
+    return (" Every clip is recorded in a drawn room and noise floor (`mmviz.demo.acoustics`): training clips clean "
+            "or with white / pink noise at 10–35 dB SNR, dry or reverberant (RT60 ≤ 0.5 s); held-out clips with noise "
+            "kinds and rooms no training clip has (brown rumble or mains hum at 5–25 dB SNR, RT60 0.3–0.8 s). Clips per "
+            "noise kind: " + "; ".join(f"{k} " + ", ".join(f"{n} {v}" for n, v in sorted(d.items())) for k, d in cond.items())
+            + ". The `speaking` mask and `speech_prob` come from Silero VAD (`mmviz.features.speech_activity`), "
+            "which tells speech from that noise.")
 
 
 def _heldout_text(card: dict) -> str:
@@ -461,7 +490,7 @@ def _heldout_text(card: dict) -> str:
 ## Held-out factors (voices, faces, frames, phrases and sentences no training clip used)
 Two espeak-ng speakers (dialect + variant) no training clip uses, the neural `hibari-tts` voice
 (never used in training at all), LFW faces 70-96, the last three sentence frames, every fourth
-phrase, and 20 % of the MOSI/VADER sentences (by id).
+phrase, and 20 % of the MOSI/VADER sentences (by id){' — recorded in noise kinds and rooms no training clip has' if card.get('recording_conditions') else ''}.
 
 {markdown_table(card['heldout_factors'])}
 
